@@ -1,0 +1,39 @@
+"""The small maths every other module reuses: per-channel statistics and AdaIN.
+
+All functions take feature maps shaped ``(N, C, H, W)``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+EPS = 1e-5
+
+
+def mean_std(feat: torch.Tensor, eps: float = EPS) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-sample, per-channel mean and standard deviation over the spatial axes.
+
+    The standard deviation is ``sqrt(unbiased variance + eps)`` (epsilon inside the root),
+    as in the released RLMiniStyler model.
+
+    :param feat: feature map ``(N, C, H, W)``
+    :param eps: added to the variance before the square root
+    :return: ``(mean, std)``, each ``(N, C, 1, 1)``
+    """
+    n, c = feat.shape[:2]
+    flat = feat.reshape(n, c, -1)  # (N, C, H*W)
+    mean = flat.mean(dim=2).view(n, c, 1, 1)
+    std = (flat.var(dim=2, unbiased=True) + eps).sqrt().view(n, c, 1, 1)
+    return mean, std
+
+
+def adain(content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+    """Adaptive instance normalisation: give ``content`` the channel statistics of ``style``.
+
+    :param content: ``(N, C, H, W)``
+    :param style: ``(N, C, H', W')`` (or ``N = 1`` to share one style across a batch)
+    :return: ``(N, C, H, W)``
+    """
+    c_mean, c_std = mean_std(content)
+    s_mean, s_std = mean_std(style)
+    return (content - c_mean) / c_std * s_std + s_mean
