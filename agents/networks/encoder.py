@@ -1,0 +1,145 @@
+"""The unified encoder (content mode and style mode) and the style code it feeds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from agents.networks.blocks import Conv, PooledHead, ResBlock
+
+
+@dataclass
+class StyleCode:
+    """Everything the actor and the builder need from one style image (per sample).
+
+    Feature maps come from the encoder in style mode, the vectors from its modulators and
+    from the actor's modulator. It depends only on the style image, so a sequence computes
+    it once. A batch of size 1 broadcasts over any number of moving images.
+
+    Shapes for an ``H x W`` style image (``H``, ``W`` multiples of 4):
+    ``x1``, ``x2``: ``N x 64 x H/4 x W/4``; ``x1_2``: ``N x 32 x H/2 x W/2``;
+    ``x1_3``: ``N x 64 x H/4 x W/4``; ``w1_2``, ``b1_2``: ``N x 16 x 1 x 1``;
+    ``w1_3``, ``b1_3``: ``N x 32 x 1 x 1``; ``w1``, ``b1``, ``w2``, ``b2``: ``N x 64 x 1 x 1``.
+    """
+
+    x1: torch.Tensor
+    x2: torch.Tensor
+    x1_2: torch.Tensor
+    x1_3: torch.Tensor
+    w1_2: torch.Tensor
+    b1_2: torch.Tensor
+    w1_3: torch.Tensor
+    b1_3: torch.Tensor
+    w1: torch.Tensor
+    b1: torch.Tensor
+    w2: torch.Tensor
+    b2: torch.Tensor
+
+    def feature_maps(self) -> tuple[torch.Tensor, ...]:
+        """The four feature maps ``(x1, x2, x1_2, x1_3)`` (deep first)."""
+        return self.x1, self.x2, self.x1_2, self.x1_3
+
+    def modulations(self) -> tuple[torch.Tensor, ...]:
+        """The eight modulation vectors ``(w1, w2, b1, b2, w1_2, b1_2, w1_3, b1_3)``."""
+        return self.w1, self.w2, self.b1, self.b2, self.w1_2, self.b1_2, self.w1_3, self.b1_3
+
+    def select(self, index: int | slice | torch.Tensor) -> StyleCode:
+        """The code of some samples of the batch (indexing the first axis of every tensor).
+
+        :param index: an int (kept as a batch of one), a slice or an index tensor
+        """
+        if isinstance(index, int):
+            index = slice(index, index + 1)
+        return StyleCode(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+    def to(self, *args, **kwargs) -> StyleCode:
+        """Move/cast every tensor (same arguments as :meth:`torch.Tensor.to`)."""
+        return StyleCode(**{f.name: getattr(self, f.name).to(*args, **kwargs) for f in fields(self)})
+
+    def detach(self) -> StyleCode:
+        """A copy cut from the autograd graph."""
+        return StyleCode(**{f.name: getattr(self, f.name).detach() for f in fields(self)})
+
+
+@dataclass
+class StyleFeatures:
+    """Style-mode encoder outputs (the encoder's share of a :class:`StyleCode`)."""
+
+    x1: torch.Tensor
+    x2: torch.Tensor
+    x1_2: torch.Tensor
+    x1_3: torch.Tensor
+    w1_2: torch.Tensor
+    b1_2: torch.Tensor
+    w1_3: torch.Tensor
+    b1_3: torch.Tensor
+
+
+class Encoder(nn.Module):
+    """The unified encoder: the moving image in content mode, the style image in style mode.
+
+    Style mode inserts a 3x3 convolution after each downsampling stage (its output replaces
+    the stage output for what follows) and pools modulation vectors from those stages.
+    Input RGB in ``[0, 1]``, ``N x 3 x H x W`` with ``H``, ``W`` multiples of 4.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1_1 = Conv(3, 16, 9)
+        self.down1_2 = Conv(16, 32, 3, stride=2, groups=16)
+        self.point1_2 = Conv(32, 32, 1)
+        self.style1_2 = Conv(32, 32, 3)
+        self.mod1_2_weight = PooledHead(32, 16, groups=16)
+        self.mod1_2_bias = PooledHead(32, 16, groups=16)
+        self.down1_3 = Conv(32, 64, 3, stride=2, groups=32)
+        self.point1_3 = Conv(64, 64, 1)
+        self.style1_3 = Conv(64, 64, 3)
+        self.mod1_3_weight = PooledHead(64, 32, groups=32)
+        self.mod1_3_bias = PooledHead(64, 32, groups=32)
+        self.res1 = ResBlock(64)
+        self.res2 = ResBlock(64)
+
+    def _stages(self, x: torch.Tensor, style: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        x = F.relu(self.conv1_1(x))  # 16 x H x W
+        x1_2 = F.relu(self.point1_2(F.relu(self.down1_2(x))))  # 32 x H/2 x W/2
+        if style:
+            x1_2 = F.relu(self.style1_2(x1_2))
+        x1_3 = F.relu(self.point1_3(F.relu(self.down1_3(x1_2))))  # 64 x H/4 x W/4
+        if style:
+            x1_3 = F.relu(self.style1_3(x1_3))
+        return x1_2, x1_3
+
+    def content(self, x: torch.Tensor) -> torch.Tensor:
+        """Content mode, as the actor uses it: only the deepest map.
+
+        :param x: ``N x 3 x H x W``
+        :return: ``x2``, ``N x 64 x H/4 x W/4``
+        """
+        _, x1_3 = self._stages(x, style=False)
+        return self.res2(self.res1(x1_3))
+
+    def forward(self, x: torch.Tensor, style: bool = True) -> list[torch.Tensor]:
+        """:param x: ``N x 3 x H x W``
+        :param style: style mode (with the style-only layers and modulators) or content mode
+        :return: ``[x1, x2, x1_2, x1_3]`` and, in style mode, ``w1_2, b1_2, w1_3, b1_3`` after them
+        """
+        x1_2, x1_3 = self._stages(x, style)
+        x1 = self.res1(x1_3)  # 64 x H/4 x W/4
+        x2 = self.res2(x1)  # 64 x H/4 x W/4
+        if not style:
+            return [x1, x2, x1_2, x1_3]
+        return [
+            x1, x2, x1_2, x1_3,
+            self.mod1_2_weight(x1_2), self.mod1_2_bias(x1_2),  # 16 x 1 x 1 each
+            self.mod1_3_weight(x1_3), self.mod1_3_bias(x1_3),  # 32 x 1 x 1 each
+        ]
+
+    def style_features(self, x: torch.Tensor) -> StyleFeatures:
+        """Style mode, as a named record.
+
+        :param x: ``N x 3 x H x W``
+        """
+        return StyleFeatures(*self.forward(x, style=True))
