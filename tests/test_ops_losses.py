@@ -1,0 +1,104 @@
+"""The small maths and the losses module, against hand computations and the release's values."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from styleenv import losses
+from styleenv.ops import adain, mean_std
+from styleenv.vgg import loss_network
+
+
+def test_mean_std_uses_unbiased_variance_with_epsilon_inside_the_root():
+    x = torch.tensor([1.0, 2.0, 4.0, 7.0]).view(1, 1, 2, 2)
+    mean, std = mean_std(x)
+    assert mean.shape == (1, 1, 1, 1)
+    assert mean.item() == pytest.approx(3.5)
+    unbiased = ((x - 3.5) ** 2).sum().item() / 3  # 7.0
+    assert std.item() == pytest.approx((unbiased + 1e-5) ** 0.5, rel=1e-7)
+    assert std.item() != pytest.approx(((x - 3.5) ** 2).mean().item() ** 0.5, rel=1e-3)  # not the biased one
+
+
+def test_adain_gives_content_the_style_statistics():
+    gen = torch.Generator().manual_seed(0)
+    content = torch.randn(2, 4, 5, 6, generator=gen)
+    style = torch.randn(2, 4, 7, 3, generator=gen) * 3 + 2
+    out = adain(content, style)
+    for a, b in zip(mean_std(out), mean_std(style)):
+        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-3)
+
+
+def test_per_sample_losses_average_to_the_batch_loss():
+    gen = torch.Generator().manual_seed(1)
+    a = [torch.randn(3, 4, 8, 8, generator=gen) for _ in range(2)]
+    b = [torch.randn(3, 4, 8, 8, generator=gen) for _ in range(2)]
+    per = losses.style_loss(a, b, per_sample=True)
+    assert per.shape == (3,)
+    torch.testing.assert_close(per.mean(), losses.style_loss(a, b))
+    assert losses.style_loss(a, a).item() == 0.0
+
+
+def test_ssim_of_an_image_with_itself_is_one_and_falls_with_noise():
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)
+    assert losses.ssim_grey(img, img) == pytest.approx(1.0)
+    noisy = np.clip(img.astype(int) + rng.integers(-40, 41, img.shape), 0, 255).astype(np.uint8)
+    assert losses.ssim_grey(img, noisy) < 0.95
+    with pytest.raises(ValueError, match="one size"):
+        losses.ssim_grey(img, img[:10])
+
+
+def test_ssim_matches_the_formula_on_one_window():
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 256, (7, 7), dtype=np.uint8)
+    y = rng.integers(0, 256, (7, 7), dtype=np.uint8)
+    grey = lambda a: np.repeat(a[:, :, None], 3, axis=2)  # grey RGB stays the same grey
+    a, b = x.astype(float), y.astype(float)
+    vx, vy = a.var(ddof=1), b.var(ddof=1)
+    cov = ((a - a.mean()) * (b - b.mean())).sum() / 48
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    expected = (2 * a.mean() * b.mean() + c1) * (2 * cov + c2) / ((a.mean() ** 2 + b.mean() ** 2 + c1) * (vx + vy + c2))
+    assert losses.ssim_grey(grey(x), grey(y)) == pytest.approx(expected, rel=1e-9)
+
+
+def test_contrastive_loss_prefers_matching_styles():
+    gen = torch.Generator().manual_seed(3)
+    styles = [torch.randn(3, 4, 6, 6, generator=gen) * (k + 1) for k in range(2)]
+    vecs = [torch.randn(3, 5, 1, 1, generator=gen)]
+    matched = losses.contrastive_style_loss([s + 0.01 for s in styles], vecs, styles, vecs)
+    shuffled = losses.contrastive_style_loss([s.roll(1, 0) for s in styles], [v.roll(1, 0) for v in vecs], styles, vecs)
+    assert matched.item() < shuffled.item()
+    with pytest.raises(ValueError, match="at least two"):
+        losses.contrastive_style_loss([styles[0][:1]], [vecs[0][:1]], [styles[0][:1]], [vecs[0][:1]])
+
+
+def test_uncertainty_weighting_at_initialisation():
+    value = losses.uncertainty_weighted(torch.tensor([2.0, 4.0]), torch.ones(2))
+    assert value.item() == pytest.approx(0.5 * 2 + 0.5 * 4 + 2 * np.log(2))
+
+
+def test_losses_reproduce_the_release_reference(reference):
+    ref = torch.load(reference / "reference_outputs.pt", weights_only=True)
+    expected = json.loads((reference / "reference_losses.json").read_text())
+    net = loss_network()
+    for case, data in ref.items():
+        content, style, outs = data["content"], data["style"], data["outputs"]
+        want = expected[case]
+        with torch.no_grad():
+            got = {
+                "reward_of_content": [-losses.image_style_loss(net, content, style).item()],
+                "rewards": (-losses.image_style_loss(net, outs, style, per_sample=True)).tolist(),
+                "rewards_clamped": (-losses.image_style_loss(net, outs.clamp(0, 1), style, per_sample=True)).tolist(),
+                "paper_content_loss": losses.paper_content_loss(net, outs, content).tolist(),
+                "paper_style_loss": losses.paper_style_loss(net, outs, style).tolist(),
+            }
+            relu4 = lambda x: net(x, ("relu4_1",))[0]
+            previous = torch.cat([content, outs[:-1]])
+            got["content_loss_relu4_1_vs_previous"] = losses.content_loss(relu4(outs), relu4(previous), True).tolist()
+        for key, values in got.items():
+            reference_values = want[key] if isinstance(want[key], list) else [want[key]]
+            np.testing.assert_allclose(values, reference_values, rtol=1e-4, err_msg=f"{case}/{key}")
