@@ -35,6 +35,13 @@ KINDS = ("content", "style")
 SourceLike = Union[None, str, Path, Image.Image, np.ndarray, torch.Tensor, Sequence[ImageLike]]
 
 
+class _Procedural:
+    """Placeholder for a procedural image not generated yet."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+
+
 class ImageSource:
     """One pool of images (content or style).
 
@@ -85,8 +92,8 @@ class ImageSource:
         self._cache: OrderedDict[tuple, Image.Image] = OrderedDict()
         self._cache_bytes = 0
         self._cache_limit = int(cache_mb * 1024 * 1024)
-        # Each item is a Path (decoded on use) or an RGB image kept in memory.
-        self._items: list[Path | Image.Image] = []
+        # Each item is a Path (decoded on use), an RGB image kept in memory, or a procedural seed.
+        self._items: list[Path | Image.Image | _Procedural] = []
         self._names: list[str] = []
         self.description = ""
         if source is None:
@@ -115,8 +122,9 @@ class ImageSource:
             UserWarning,
             stacklevel=3,
         )
-        make = procedural.procedural_content if self.kind == "content" else procedural.procedural_style
-        self._items = [make(seed, self.procedural_size) for seed in range(count)]
+        # Generated on first use (about 50 ms each at 512 px).
+        self._make = procedural.procedural_content if self.kind == "content" else procedural.procedural_style
+        self._items = [_Procedural(seed) for seed in range(count)]
         self._names = [f"procedural-{self.kind}-{seed}" for seed in range(count)]
         self.description = f"built-in procedural {self.kind} set ({count} images)"
 
@@ -206,6 +214,10 @@ class ImageSource:
         item = self._items[index]
         if isinstance(item, Image.Image):
             return item
+        if isinstance(item, _Procedural):
+            img = self._make(item.seed, self.procedural_size)
+            self._items[index] = img
+            return img
         return load_image(item, max_pixels=self.max_pixels)
 
     def sample_index(self, rng: np.random.Generator) -> int:

@@ -176,6 +176,7 @@ def _celestial(img, size, rng, night, sky_horizon, horizon) -> None:
     cy = rng.uniform(0.12, horizon - 0.12)
     radius = rng.uniform(0.04, 0.08)
     dist = _radial(size, cx, cy)
+    behind = img[min(size - 1, int(cy * size)), 0].copy()
     colour = np.array((235, 235, 215) if night else (255, 236, 170), np.float32)
     glow = np.exp(-((dist / (radius * 3.5)) ** 2))[..., None] * (0.25 if night else 0.5)
     img += (colour - img) * glow
@@ -185,12 +186,7 @@ def _celestial(img, size, rng, night, sky_horizon, horizon) -> None:
         shift = radius * rng.uniform(0.35, 0.7)
         dist2 = _radial(size, cx + shift, cy - shift * 0.4)
         bite = np.clip((radius - dist2) * size / 1.5, 0, 1)[..., None] * disk
-        img += (img * 0 + _sky_colour_at(img, cy, size) - img) * bite
-
-
-def _sky_colour_at(img, cy, size) -> np.ndarray:
-    row = min(size - 1, int(cy * size))
-    return img[row, 0].copy()
+        img += (behind - img) * bite
 
 
 def _clouds(img, size, rng, tint) -> None:
@@ -231,18 +227,17 @@ def _mountains(img, size, rng, sky_horizon, horizon, water) -> None:
         height = rng.uniform(0.12, 0.3) * (0.6 + 0.6 * depth)
         top = horizon - height - (0.03 * (1 - depth))
         ridge = top + height * 0.5 * (1 + _ridge(size, rng, rng.uniform(0.4, 0.6)))
-        ridge = np.minimum(ridge, horizon + 0.005)
+        ridge = np.minimum(ridge, horizon - 0.005)
         colour = _mix(base * (0.6 + 0.3 * (1 - depth)), sky_horizon, 0.65 * depth)
         inside = np.clip((rows - ridge[None, :]) * size, 0, 1)  # anti-aliased fill below the ridge
-        inside = inside * (rows < horizon + 0.01)
+        if water:
+            inside = inside * (rows < horizon + 0.01)
         # shade each ridge a little darker towards its base
         shade = 1.0 - 0.25 * np.clip((rows - ridge[None, :]) / max(height, 1e-3), 0, 1)
         img += (colour[None, None, :] * shade[..., None] - img) * inside[..., None]
         if depth > 0.7 and rng.random() < 0.6:  # snow caps on far peaks
             snow = inside * (rows < ridge[None, :] + height * 0.12) * (ridge[None, :] < top + height * 0.45)
             img += (np.array((245, 245, 250), np.float32) - img) * (snow[..., None] * 0.85)
-    if not water:
-        return
 
 
 def _lake(img, size, rng, horizon, sky_top) -> None:
@@ -438,10 +433,10 @@ def _swirls(size, rng, palette) -> np.ndarray:
     strength = rng.uniform(0.6, 1.4)
     u = x + strength * warp1 + 0.15 * np.sin(2 * np.pi * (y * rng.uniform(1, 3) + rng.random()))
     v = y + strength * warp2 + 0.15 * np.sin(2 * np.pi * (x * rng.uniform(1, 3) + rng.random()))
-    freq = rng.uniform(5, 12)
+    freq = rng.uniform(3, 7)
     theta = rng.uniform(0, np.pi)
     field = np.sin(2 * np.pi * freq * (u * np.cos(theta) + v * np.sin(theta)))
-    field = field + 0.5 * np.sin(2 * np.pi * freq * 2.3 * (u * np.sin(theta) - v * np.cos(theta)))
+    field = field + 0.35 * np.sin(2 * np.pi * freq * 1.7 * (u * np.sin(theta) - v * np.cos(theta)))
     values = (field - field.min()) / max(float(np.ptp(field)), 1e-6)
     return _gradient_map(values, palette)
 
@@ -503,7 +498,7 @@ def _dots(size, rng, palette) -> np.ndarray:
     draw = ImageDraw.Draw(pic)
     tone = _fractal_noise(size, rng, base_cells=2, octaves=3)
     radius = size * rng.uniform(0.008, 0.018)
-    count = int(1.4 / (np.pi * (radius / size) ** 2) * 0.6)
+    count = int(1.4 / (np.pi * (radius / size) ** 2))
     xs, ys = rng.random(count) * size, rng.random(count) * size
     picks = rng.normal(0, 0.7, count)
     jitter = rng.uniform(0.8, 1.2, count)
