@@ -58,15 +58,28 @@ def image_style_loss(net: LossNetwork, x: torch.Tensor, style: torch.Tensor, per
     return style_loss(net(x, STYLE_TAPS), net(style, STYLE_TAPS), per_sample)
 
 
+PAPER_CONTENT_TAPS = ("relu4_1", "relu5_1")
+PAPER_STYLE_TAPS = ALL_TAPS
+
+
+def paper_content_loss_from_features(x_feats: list[torch.Tensor], c_feats: list[torch.Tensor]) -> torch.Tensor:
+    """Evaluation content loss from features at :data:`PAPER_CONTENT_TAPS` (content's may have batch 1), ``(N,)``."""
+    return sum(content_loss(a, b, True) for a, b in zip(x_feats, c_feats, strict=True)) / len(x_feats)
+
+
+def paper_style_loss_from_stats(x_stats: list[Stats], s_stats: list[Stats]) -> torch.Tensor:
+    """Evaluation style loss from statistics at :data:`PAPER_STYLE_TAPS` (a fixed style's are reused), ``(N,)``."""
+    return style_loss_from_stats(x_stats, s_stats, per_sample=True) / len(x_stats)
+
+
 def paper_content_loss(net: LossNetwork, x: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
     """Evaluation content loss: mean of the relu4_1 and relu5_1 MSEs against the content, ``(N,)``."""
-    taps = ("relu4_1", "relu5_1")
-    return sum(content_loss(a, b, True) for a, b in zip(net(x, taps), net(content, taps))) / len(taps)
+    return paper_content_loss_from_features(net(x, PAPER_CONTENT_TAPS), net(content, PAPER_CONTENT_TAPS))
 
 
 def paper_style_loss(net: LossNetwork, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
     """Evaluation style loss: mean over relu1_1..relu5_1 of the statistics loss, ``(N,)``."""
-    return style_loss(net(x, ALL_TAPS), net(style, ALL_TAPS), per_sample=True) / len(ALL_TAPS)
+    return paper_style_loss_from_stats(style_stats(net(x, ALL_TAPS)), style_stats(net(style, ALL_TAPS)))
 
 
 def ssim_grey(x: np.ndarray | Image.Image, y: np.ndarray | Image.Image, window: int = 7) -> float:
