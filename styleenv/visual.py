@@ -1,0 +1,225 @@
+"""Pictures to look at: side-by-side strips, labelled contact sheets, grids and animated GIFs.
+
+Files are written atomically (a temporary file in the same folder, then :func:`os.replace`), so
+an interrupted run never leaves a half-written picture behind.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from styleenv.images import ImageLike, load_image
+
+Colour = tuple[int, int, int]
+
+WHITE: Colour = (255, 255, 255)
+TEXT: Colour = (30, 30, 30)
+
+
+def _rgb(img: ImageLike) -> Image.Image:
+    """Any image-like object as an RGB PIL image."""
+    return img if isinstance(img, Image.Image) and img.mode == "RGB" else load_image(img)
+
+
+def _to_height(img: Image.Image, height: int) -> Image.Image:
+    """Resize keeping the aspect ratio so that the height is ``height``."""
+    if img.height == height:
+        return img
+    width = max(1, round(img.width * height / img.height))
+    return img.resize((width, height), Image.Resampling.LANCZOS)
+
+
+def _thumbnail(img: Image.Image, side: int) -> Image.Image:
+    """Fit inside a ``side x side`` box (aspect kept), centred on white."""
+    scale = side / max(img.size)
+    size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+    small = img if img.size == size else img.resize(size, Image.Resampling.LANCZOS)
+    if small.size == (side, side):
+        return small
+    box = Image.new("RGB", (side, side), WHITE)
+    box.paste(small, ((side - small.width) // 2, (side - small.height) // 2))
+    return box
+
+
+def hstack(images: Sequence[ImageLike], gap: int = 4, bg: Colour = WHITE) -> Image.Image:
+    """Place images side by side, resized to a common height (the tallest one's).
+
+    :param images: at least one image (PIL, array, tensor or path)
+    :param gap: pixels between neighbours
+    :param bg: background colour
+    :return: the strip
+    """
+    if not images:
+        raise ValueError("hstack needs at least one image")
+    pics = [_rgb(img) for img in images]
+    height = max(p.height for p in pics)
+    pics = [_to_height(p, height) for p in pics]
+    width = sum(p.width for p in pics) + gap * (len(pics) - 1)
+    out = Image.new("RGB", (width, height), bg)
+    x = 0
+    for pic in pics:
+        out.paste(pic, (x, 0))
+        x += pic.width + gap
+    return out
+
+
+def grid(
+    rows: Sequence[Sequence[ImageLike | None]],
+    thumb: int = 256,
+    gap: int = 4,
+    row_labels: Sequence[str] | None = None,
+    col_labels: Sequence[str] | None = None,
+    bg: Colour = WHITE,
+) -> Image.Image:
+    """A grid of square thumbnails with optional row and column labels.
+
+    :param rows: rows of images; ``None`` leaves a blank cell; rows may differ in length
+    :param thumb: side of each cell in pixels (images are fitted inside, aspect kept)
+    :param gap: pixels between cells
+    :param row_labels: a label drawn left of each row
+    :param col_labels: a label drawn above each column
+    :param bg: background colour
+    :return: the sheet
+    """
+    if not rows or not any(rows):
+        raise ValueError("grid needs at least one image")
+    font = ImageFont.load_default()
+    n_cols = max(len(r) for r in rows)
+    label_h = _text_height(font) + 6
+    left = _label_width(row_labels, font) + (gap if row_labels else 0)
+    top = label_h if col_labels else 0
+    width = left + n_cols * thumb + (n_cols + 1) * gap
+    height = top + len(rows) * thumb + (len(rows) + 1) * gap
+    out = Image.new("RGB", (width, height), bg)
+    draw = ImageDraw.Draw(out)
+    for c, label in enumerate(col_labels or []):
+        x = left + gap + c * (thumb + gap)
+        _centred_text(draw, label, x, 2, thumb, font)
+    for r, row in enumerate(rows):
+        y = top + gap + r * (thumb + gap)
+        if row_labels and r < len(row_labels):
+            draw.text((gap, y + thumb // 2 - label_h // 2), row_labels[r], fill=TEXT, font=font)
+        for c, img in enumerate(row):
+            if img is None:
+                continue
+            out.paste(_thumbnail(_rgb(img), thumb), (left + gap + c * (thumb + gap), y))
+    return out
+
+
+def contact_sheet(
+    content: ImageLike,
+    style: ImageLike,
+    steps: Sequence[ImageLike],
+    step_labels: Sequence[str] | None = None,
+    thumb: int = 256,
+    gap: int = 6,
+) -> Image.Image:
+    """One row: content, style, then every step of the stylisation, each labelled underneath.
+
+    :param content: the content image
+    :param style: the style image
+    :param steps: the stylised images, in order
+    :param step_labels: their labels (default ``"step 1"``, ``"step 2"``, ...)
+    :param thumb: side of each thumbnail
+    :param gap: pixels between thumbnails
+    :return: the sheet
+    """
+    if step_labels is None:
+        step_labels = [f"step {i + 1}" for i in range(len(steps))]
+    if len(step_labels) != len(steps):
+        raise ValueError(f"got {len(steps)} steps but {len(step_labels)} labels")
+    pictures = [content, style, *steps]
+    labels = ["content", "style", *step_labels]
+    font = ImageFont.load_default()
+    label_h = _text_height(font) + 8
+    width = len(pictures) * thumb + (len(pictures) + 1) * gap
+    height = thumb + 2 * gap + label_h
+    out = Image.new("RGB", (width, height), WHITE)
+    draw = ImageDraw.Draw(out)
+    for i, (img, label) in enumerate(zip(pictures, labels)):
+        x = gap + i * (thumb + gap)
+        out.paste(_thumbnail(_rgb(img), thumb), (x, gap))
+        _centred_text(draw, label, x, gap + thumb + 4, thumb, font)
+    return out
+
+
+def _text_height(font) -> int:
+    box = font.getbbox("Ag")
+    return int(box[3] - box[1])
+
+
+def _label_width(labels: Sequence[str] | None, font) -> int:
+    if not labels:
+        return 0
+    return int(max(font.getlength(label) for label in labels)) + 4
+
+
+def _centred_text(draw: ImageDraw.ImageDraw, text: str, x: int, y: int, width: int, font) -> None:
+    """Draw ``text`` centred in ``[x, x + width)``, shortened with an ellipsis if too long."""
+    if font.getlength(text) > width:
+        while len(text) > 1 and font.getlength(text + "...") > width:
+            text = text[:-1]
+        text += "..."
+    offset = max(0, (width - int(font.getlength(text))) // 2)
+    draw.text((x + offset, y), text, fill=TEXT, font=font)
+
+
+# --------------------------------------------------------------------------------------------------
+# Files
+# --------------------------------------------------------------------------------------------------
+
+
+def _atomic_save(path: str | Path, write) -> Path:
+    """Call ``write(temp_path)``, then move the temporary file onto ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A unique name beside the target (same file system, so os.replace is atomic); created by the
+    # writer itself, so it gets the usual permissions.
+    tmp = str(path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"))
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path
+
+
+def save_png(img: ImageLike, path: str | Path) -> Path:
+    """Write an image as PNG, atomically.
+
+    :param img: the image (PIL, array, tensor)
+    :param path: the destination
+    :return: the path written
+    """
+    pic = _rgb(img)
+    return _atomic_save(path, lambda tmp: pic.save(tmp, format="PNG"))
+
+
+def save_gif(frames: Sequence[ImageLike], path: str | Path, duration_ms: int = 300, loop: int = 0) -> Path:
+    """Write an animated GIF, atomically. Frames are resized to the first frame's size.
+
+    :param frames: at least one frame
+    :param path: the destination
+    :param duration_ms: display time of each frame
+    :param loop: number of repetitions, 0 for forever
+    :return: the path written
+    """
+    if not frames:
+        raise ValueError("save_gif needs at least one frame")
+    pics = [_rgb(f) for f in frames]
+    size = pics[0].size
+    pics = [p if p.size == size else p.resize(size, Image.Resampling.LANCZOS) for p in pics]
+
+    def write(tmp: str) -> None:
+        pics[0].save(
+            tmp, format="GIF", save_all=True, append_images=pics[1:], duration=duration_ms, loop=loop, optimize=False
+        )
+
+    return _atomic_save(path, write)
