@@ -1,0 +1,85 @@
+"""Picture utilities: strips, sheets, grids, atomic PNG and GIF writing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from styleenv.visual import _atomic_save, contact_sheet, grid, hstack, save_gif, save_png
+
+
+def _solid(colour, size=(20, 10)):
+    return Image.new("RGB", size, colour)
+
+
+def test_hstack_matches_heights():
+    out = hstack([_solid((255, 0, 0), (20, 10)), _solid((0, 0, 255), (5, 5))], gap=3)
+    assert out.size == (20 + 3 + 10, 10)
+    arr = np.asarray(out)
+    assert tuple(arr[5, 0]) == (255, 0, 0)
+    assert tuple(arr[5, 21]) == (255, 255, 255)  # the gap
+    assert tuple(arr[5, 25]) == (0, 0, 255)
+    with pytest.raises(ValueError):
+        hstack([])
+
+
+def test_hstack_accepts_arrays():
+    out = hstack([np.zeros((8, 8, 3), np.uint8), np.zeros((3, 8, 8), np.float32)], gap=0)
+    assert out.size == (16, 8)
+
+
+def test_contact_sheet_layout_and_labels():
+    steps = [_solid((0, 200, 0), (30, 30)), _solid((0, 0, 200), (30, 60))]
+    sheet = contact_sheet(_solid((200, 0, 0)), _solid((200, 200, 0)), steps, ["step 1", "step 2"], thumb=32)
+    assert sheet.width == 4 * 32 + 5 * 6
+    assert sheet.height > 32 + 12  # room for the labels
+    arr = np.asarray(sheet)
+    label_band = arr[6 + 32 + 2 :]
+    assert (label_band < 128).any()  # some dark text was drawn
+    assert contact_sheet(_solid((1, 1, 1)), _solid((2, 2, 2)), steps, thumb=16).width == 4 * 16 + 5 * 6
+    with pytest.raises(ValueError, match="labels"):
+        contact_sheet(_solid((1, 1, 1)), _solid((2, 2, 2)), steps, ["only one"], thumb=16)
+
+
+def test_grid_with_blank_cells_and_labels():
+    out = grid([[_solid((255, 0, 0)), None], [_solid((0, 255, 0))]], thumb=16, gap=2, col_labels=["a", "b"], row_labels=["x", "y"])
+    assert out.width > 2 * 16 and out.height > 2 * 16
+    plain = grid([[_solid((255, 0, 0)), _solid((0, 0, 255))]], thumb=16, gap=2)
+    assert plain.size == (2 * 16 + 3 * 2, 16 + 2 * 2)
+    with pytest.raises(ValueError):
+        grid([])
+
+
+def test_save_png_is_atomic_and_readable(tmp_path):
+    target = tmp_path / "out" / "sheet.png"
+    save_png(_solid((10, 20, 30)), target)
+    assert tuple(np.asarray(Image.open(target))[0, 0]) == (10, 20, 30)
+    assert [p.name for p in target.parent.iterdir()] == ["sheet.png"]  # no temp file left
+
+
+def test_failed_write_keeps_the_old_file(tmp_path):
+    target = tmp_path / "keep.png"
+    save_png(_solid((1, 2, 3)), target)
+
+    def fail(tmp):
+        with open(tmp, "wb") as f:
+            f.write(b"partial")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        _atomic_save(target, fail)
+    assert tuple(np.asarray(Image.open(target))[0, 0]) == (1, 2, 3)
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.png"]
+
+
+def test_save_gif(tmp_path):
+    frames = [_solid((255, 0, 0)), _solid((0, 255, 0)), _solid((0, 0, 255), (40, 20))]
+    path = save_gif(frames, tmp_path / "anim.gif", duration_ms=120, loop=0)
+    with Image.open(path) as gif:
+        assert gif.n_frames == 3
+        assert gif.size == (20, 10)
+        assert gif.info["duration"] == 120
+    assert [p.name for p in tmp_path.iterdir()] == ["anim.gif"]
+    with pytest.raises(ValueError):
+        save_gif([], tmp_path / "none.gif")
