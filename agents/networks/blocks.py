@@ -100,3 +100,47 @@ class ModulatedPointwise(nn.Module):
         :return: ``N x C x H x W``
         """
         return torch.addcmul(b * x, w, self.conv(x))
+
+
+class RowSplitConv(nn.Module):
+    """Inference form of a wide :class:`Conv` with few output channels (the builder's last layer).
+
+    A ``k x k`` convolution to ``C`` channels equals a ``1 x k`` convolution to ``C * k``
+    channels (one per kernel row) whose maps are summed with vertical shifts. CPU convolution
+    kernels handle ``C * k`` outputs far better than 3, so this is faster; it runs over bands
+    of rows to keep the ``C * k`` intermediate small. With autograd on it is a plain conv. Same parameters and state-dict keys as
+    the wrapped conv; results agree to float rounding.
+
+    :param conv: a stride-1, ungrouped, reflection-padded :class:`Conv` with odd kernel
+    :param band: rows per band
+    """
+
+    def __init__(self, conv: Conv, band: int = 128) -> None:
+        super().__init__()
+        k = conv.kernel_size[0]
+        if conv.stride != (1, 1) or conv.groups != 1 or k % 2 == 0 or conv.kernel_size[1] != k:
+            raise ValueError("RowSplitConv needs a stride-1, ungrouped conv with an odd square kernel")
+        self.weight = conv.weight
+        self.bias = conv.bias
+        self.k = k
+        self.band = band
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """:param x: ``N x Cin x H x W`` -> ``N x Cout x H x W``"""
+        k, p = self.k, self.k // 2
+        if torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad):
+            return F.conv2d(F.pad(x, (p, p, p, p), mode="reflect"), self.weight, self.bias)  # autograd path
+        cout, cin = self.weight.shape[:2]
+        rows = self.weight.permute(0, 2, 1, 3).reshape(cout * k, cin, 1, k)  # (cout, dy) x cin x 1 x k
+        xp = F.pad(x, (p, p, p, p), mode="reflect")  # Cin x (H + 2p) x (W + 2p)
+        n, _, h, w = x.shape
+        out = torch.empty(n, cout, h, w, dtype=x.dtype, device=x.device)
+        for r0 in range(0, h, self.band):
+            r1 = min(h, r0 + self.band)
+            t = F.conv2d(xp[:, :, r0 : r1 + 2 * p], rows)  # (cout * k) x (rows + 2p) x W
+            t = t.view(n, cout, k, r1 - r0 + 2 * p, w)
+            band = out[:, :, r0:r1]
+            torch.add(t[:, :, 0, : r1 - r0], self.bias.view(1, cout, 1, 1), out=band)
+            for dy in range(1, k):
+                band += t[:, :, dy, dy : dy + r1 - r0]
+        return out
