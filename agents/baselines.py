@@ -1,0 +1,91 @@
+"""Reference agents for the evaluation: identity, and AdaIN as a sequence.
+
+Both follow :mod:`agents.protocol`: ``reset(observation)`` at the start of an episode, then
+``act(observation) -> (3, H, W) float32 in [0, 1]``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from agents.adain_decoder import load_adain_decoder
+from agents.protocol import Observation, count_parameters, storage_bytes
+from styleenv.ops import adain
+from styleenv.vgg import TAPS, loss_network
+
+_MULTIPLE = 8  # the encoder halves the size three times up to relu4_1
+
+
+class IdentityAgent:
+    """Returns the moving image unchanged: content loss 0 and SSIM 1 at every step (a floor)."""
+
+    parameters = 0
+    storage_bytes = 0
+
+    def act(self, observation: Observation) -> np.ndarray:
+        return observation["moving"].astype(np.float32) / 255.0
+
+
+class AdaINAgent:
+    """AdaIN (Huang & Belongie 2017) as a sequence: step k of N decodes
+    ``alpha * adain(f_c, f_s) + (1 - alpha) * f_c`` with ``alpha = k / N``.
+
+    ``f_c`` and ``f_s`` are the relu4_1 features of the episode's original content (the first
+    moving image, seen at ``reset``) and of the style, from the shared loss network (the
+    normalised VGG-19; not loaded a second time). Inputs are padded by reflection at the
+    bottom and right to a multiple of 8 and the output is cropped back and clamped.
+
+    :param steps: episode length N (step N is the full transfer)
+    :param device: torch device
+    :param decoder_path: explicit ``decoder.pth`` (default: resolved via ``ADAIN_DECODER``)
+    :param vgg_weights: explicit ``vgg_normalised.pth`` (default: resolved as the env does)
+    """
+
+    def __init__(
+        self,
+        steps: int = 10,
+        device: str | torch.device = "cpu",
+        decoder_path: str | os.PathLike | None = None,
+        vgg_weights: str | os.PathLike | None = None,
+    ) -> None:
+        if steps < 1:
+            raise ValueError(f"steps must be at least 1, got {steps}")
+        self.steps = steps
+        self.device = torch.device(device)
+        self.net = loss_network(self.device, vgg_weights)
+        self.decoder = load_adain_decoder(self.device, decoder_path)
+        encoder = self.net.body[: TAPS["relu4_1"] + 1]
+        self.parameters = count_parameters([encoder, self.decoder])
+        self.storage_bytes = storage_bytes([encoder, self.decoder])
+        self._content_feat: torch.Tensor | None = None
+        self._target: torch.Tensor | None = None
+        self._size = (0, 0)
+        self._step = 0
+
+    def _encode(self, image: np.ndarray) -> torch.Tensor:
+        x = torch.from_numpy(image).to(self.device, torch.float32)[None] / 255.0  # (1, 3, H, W)
+        h, w = x.shape[-2:]
+        x = F.pad(x, (0, -w % _MULTIPLE, 0, -h % _MULTIPLE), mode="reflect")
+        return self.net(x, ("relu4_1",))[0]  # (1, 512, H/8, W/8)
+
+    @torch.no_grad()
+    def reset(self, observation: Observation) -> None:
+        self._size = observation["moving"].shape[-2:]
+        self._content_feat = self._encode(observation["moving"])
+        self._target = adain(self._content_feat, self._encode(observation["style"]))
+        self._step = 0
+
+    @torch.no_grad()
+    def act(self, observation: Observation) -> np.ndarray:
+        if self._target is None:
+            self.reset(observation)
+        self._step = min(self._step + 1, self.steps)
+        alpha = self._step / self.steps
+        feat = alpha * self._target + (1.0 - alpha) * self._content_feat
+        h, w = self._size
+        out = self.decoder(feat)[0, :, :h, :w]  # (3, H, W), unclamped
+        return out.clamp(0.0, 1.0).cpu().numpy().astype(np.float32)

@@ -1,0 +1,95 @@
+"""Evaluate agents on the environment with the paper's protocol (Table 1): content loss,
+style loss and SSIM after every step, seconds per step, parameters and storage.
+
+Writes OUT/rows.csv (every agent x content x style x size x step), OUT/table.md (Table 1's
+shape), OUT/plots/*.png and OUT/sheets/*.png. A re-run with the same OUT skips the episodes
+already in rows.csv. With no --contents/--styles the built-in procedural images are used
+(4 x 4 of them unless limits are given). --limit-contents/--limit-styles draw that many
+images with numpy.random.default_rng([seed, 0]) / ([seed, 1]) without replacement.
+
+Agents: identity, adain (AdaIN at strength k/N on step k), colour (colour statistics
+transfer), release[:DIR] (the released RLMiniStyler weights; bare `release` reads
+$STYLEENV_RELEASE_DIR), checkpoint:FILE (a checkpoint of ours). --release DIR and
+--checkpoint FILE add those agents too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from styleenv.commands import UsageError
+
+HELP = "evaluate agents (content/style loss, SSIM, time) into a CSV, a Table 1, plots and contact sheets"
+
+PROCEDURAL_LIMIT = 4
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--agents", nargs="+", default=["identity", "adain"], metavar="SPEC",
+        help="identity, adain, colour, release[:DIR], checkpoint:FILE (default: %(default)s)")  # fmt: skip
+    add("--release", metavar="DIR", help="also evaluate the released weights in DIR")
+    add("--checkpoint", metavar="FILE", action="append", default=[], help="also evaluate this checkpoint (repeatable)")
+    add("--contents", nargs="+", metavar="PATH", help="content folder or files (default: built-in procedural set)")
+    add("--styles", nargs="+", metavar="PATH", help="style folder or files (default: built-in procedural set)")
+    add("--sizes", nargs="+", type=int, default=[256], help="image sizes (default: %(default)s)")
+    add("--steps", type=int, default=10, help="episode length (default: %(default)s)")
+    add("--report-steps", nargs="+", type=int, default=None, help="steps in the table and sheets (default: 1 5 10 within --steps)")
+    add("--limit-contents", type=int, metavar="N", help="evaluate N contents (seeded draw)")
+    add("--limit-styles", type=int, metavar="N", help="evaluate N styles (seeded draw)")
+    add("--sheet-pairs", type=int, default=4, help="pairs per contact sheet (default: %(default)s)")
+    add("--out", type=Path, default=Path("styleenv-eval"), help="output folder (default: %(default)s)")
+    add("--seed", type=int, default=0, help="image selection and reset seed (default: %(default)s)")
+    add("--device", default="cpu", help="torch device (default: %(default)s)")
+    add("--no-plots", action="store_true", help="skip the matplotlib plots")
+    add("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from agents.protocol import AgentSpecError, make_agent
+    from styleenv.evaluate import EvaluationError, Settings, evaluate, image_source
+
+    if args.steps < 1:
+        raise UsageError(f"--steps must be at least 1, got {args.steps}")
+    report = args.report_steps or sorted({k for k in (1, 5, 10) if k <= args.steps} | {args.steps})
+    try:
+        torch.device(args.device)
+    except RuntimeError:
+        raise UsageError(f"--device {args.device!r} is not a torch device") from None
+    if torch.device(args.device).type == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda, but CUDA is not available here")
+    specs = list(args.agents) + ([f"release:{args.release}"] if args.release else [])
+    specs += [f"checkpoint:{c}" for c in args.checkpoint]
+    try:
+        settings = Settings(
+            sizes=args.sizes, steps=args.steps, report_steps=report, seed=args.seed, device=args.device,
+            limit_contents=args.limit_contents, limit_styles=args.limit_styles,
+            sheet_pairs=args.sheet_pairs, progress=not args.quiet,
+        )  # fmt: skip
+        settings.check()
+        contents = image_source(args.contents, "content")
+        styles = image_source(args.styles, "style")
+        if not args.contents and settings.limit_contents is None:
+            settings.limit_contents = PROCEDURAL_LIMIT
+        if not args.styles and settings.limit_styles is None:
+            settings.limit_styles = PROCEDURAL_LIMIT
+        agents = {}
+        for spec in specs:
+            name, agent = make_agent(spec, steps=args.steps, device=args.device)
+            if name in agents:
+                raise UsageError(f"agent {name!r} is given twice")
+            agents[name] = agent
+        start = time.perf_counter()
+        result = evaluate(agents, contents, styles, args.out, settings, plots=not args.no_plots,
+                          log=lambda line: print(line, file=sys.stderr))  # fmt: skip
+    except (EvaluationError, AgentSpecError) as err:
+        raise UsageError(str(err)) from None
+    print(Path(result.files["table"]).read_text())
+    print(f"{result.ran} episodes run, {result.skipped} skipped (already in the CSV), "
+          f"{time.perf_counter() - start:.1f} s; outputs in {args.out}")  # fmt: skip
+    return 0
