@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--size must be at least 16, got {args.size}")
     content = procedural_content(args.seed, args.size)
     style = procedural_style(args.seed, args.size)
-    env = gym.make(styleenv.ENV_ID, image_size=args.size, max_episode_steps=args.steps)
+    env = gym.make(styleenv.ENV_ID, content=[content], style=[style], image_size=args.size, max_episode_steps=args.steps)
     agent = ColourTransferAgent(args.steps)
     obs, _ = env.reset(seed=args.seed, options={"content": content, "style": style})
     agent.reset(obs)
