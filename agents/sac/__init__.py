@@ -1,0 +1,29 @@
+"""RLMiniStyler trained with stable-baselines3's SAC.
+
+SB3's SAC runs unchanged; the project plugs in through SB3's extension points:
+:class:`~agents.sac.policy.StylePolicy` (latent actor, twin critic, builder),
+:class:`~agents.sac.wrapper.LatentActionWrapper` (latent action -> image env),
+:class:`~agents.sac.buffer.StyleReplayBuffer` (uint8 images, one copy of each style) and the
+callbacks of :mod:`agents.sac.callbacks` (generative learning, checkpoints, pictures).
+"""
+
+from agents.sac.buffer import StyleReplayBuffer
+from agents.sac.config import ConfigError, TrainConfig, load_config, parse_set
+from agents.sac.policy import DEFAULT_TARGET_ENTROPY, DelayedAdam, LatentActor, LatentCritic, StylePolicy
+from agents.sac.wrapper import LatentActionWrapper, bind_env, latent_space
+
+__all__ = [
+    "DEFAULT_TARGET_ENTROPY",
+    "ConfigError",
+    "DelayedAdam",
+    "LatentActionWrapper",
+    "LatentActor",
+    "LatentCritic",
+    "StylePolicy",
+    "StyleReplayBuffer",
+    "TrainConfig",
+    "bind_env",
+    "latent_space",
+    "load_config",
+    "parse_set",
+]

@@ -1,0 +1,187 @@
+"""A replay buffer for ``Dict(moving, style)`` image observations that stores each style once.
+
+SB3's ``DictReplayBuffer`` keeps ``obs`` and ``next_obs`` for every key: four 8-bit images per
+transition, two of them the (unchanging) style. Here a transition holds the moving image, the
+next moving image, the latent action (float16 by default), reward, done and timeout, plus the
+index of a *style slot*; a style image is written to a slot once per run of transitions that
+share it (an episode). At 256 px with 5,000 transitions that is ~2 GB of images and ~2.6 GB of
+float16 latents instead of ~4 GB of images and 5.2 GB of float32 latents.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.buffers import ReplayBuffer
+from stable_baselines3.common.type_aliases import DictReplayBufferSamples
+from stable_baselines3.common.vec_env import VecNormalize
+
+FLOAT16_MAX = 65000.0
+
+
+class StyleReplayBuffer(ReplayBuffer):
+    """Replay buffer with deduplicated style images and compact latent actions.
+
+    Sampling returns SB3's :class:`DictReplayBufferSamples` (uint8 image tensors, float32
+    actions), so SB3's ``SAC.train`` uses it unchanged. :meth:`sample_images` serves the
+    generative update (moving and style images plus a key identifying each style image, for
+    caching per-style statistics).
+
+    :param buffer_size: transitions kept (per env)
+    :param observation_space: ``Dict(moving, style)`` of uint8 ``(3, H, W)`` images
+    :param action_space: the latent Box
+    :param device: where sampled tensors go
+    :param n_envs: parallel envs
+    :param optimize_memory_usage: unsupported (must be False); styles are deduplicated anyway
+    :param handle_timeout_termination: treat ``TimeLimit.truncated`` as not done (bootstrap)
+    :param action_dtype: storage dtype of the latents, ``"float16"`` or ``"float32"``
+    :param style_slots: initial number of style slots (default ``buffer_size // 10 + 4 * n_envs``,
+        one per 10-step episode); grows if shorter episodes need more
+    """
+
+    def __init__(
+        self,
+        buffer_size: int,
+        observation_space: spaces.Dict,
+        action_space: spaces.Box,
+        device: th.device | str = "auto",
+        n_envs: int = 1,
+        optimize_memory_usage: bool = False,
+        handle_timeout_termination: bool = True,
+        action_dtype: str = "float16",
+        style_slots: int | None = None,
+    ) -> None:
+        if optimize_memory_usage:
+            raise ValueError("StyleReplayBuffer does not support optimize_memory_usage")
+        if not isinstance(observation_space, spaces.Dict) or set(observation_space.spaces) != {"moving", "style"}:
+            raise ValueError("StyleReplayBuffer needs a Dict(moving, style) observation space")
+        # BaseBuffer's constructor (ReplayBuffer's would allocate flat obs arrays)
+        super(ReplayBuffer, self).__init__(buffer_size, observation_space, action_space, device, n_envs=n_envs)
+        self.buffer_size = max(buffer_size // n_envs, 1)
+        self.optimize_memory_usage = False
+        self.handle_timeout_termination = handle_timeout_termination
+        self.action_dtype = np.dtype(action_dtype)
+        image = observation_space["moving"].shape  # (3, H, W)
+        self.image_shape = image
+        n, e = self.buffer_size, n_envs
+        self.moving = np.zeros((n, e, *image), np.uint8)
+        self.next_moving = np.zeros((n, e, *image), np.uint8)
+        self.actions = np.zeros((n, e, *action_space.shape), self.action_dtype)
+        self.rewards = np.zeros((n, e), np.float32)
+        self.dones = np.zeros((n, e), np.float32)
+        self.timeouts = np.zeros((n, e), np.float32)
+        self.style_index = np.full((n, e), -1, np.int64)
+        slots = style_slots or self.buffer_size // 10 + 4 * n_envs
+        self.styles = np.zeros((slots, *observation_space["style"].shape), np.uint8)
+        self.slot_generation = np.zeros(slots, np.int64)  # bumped when a slot gets a new image
+        self._env_slot = np.full(e, -1, np.int64)  # slot of each env's current style
+        self._next_slot = 0
+
+    # ---------------------------------------------------------------- storing
+
+    def add(
+        self,
+        obs: dict[str, np.ndarray],
+        next_obs: dict[str, np.ndarray],
+        action: np.ndarray,
+        reward: np.ndarray,
+        done: np.ndarray,
+        infos: list[dict[str, Any]],
+    ) -> None:
+        """Store one step of every env (arrays have a leading ``n_envs`` axis)."""
+        for env in range(self.n_envs):
+            self.style_index[self.pos, env] = -1  # the transition being overwritten frees its slot
+            self.style_index[self.pos, env] = self._slot_for(env, obs["style"][env])
+        self.moving[self.pos] = obs["moving"]
+        self.next_moving[self.pos] = next_obs["moving"]
+        latent = np.asarray(action, np.float32).reshape((self.n_envs, *self.action_space.shape))
+        if self.action_dtype == np.float16:
+            latent = np.clip(latent, -FLOAT16_MAX, FLOAT16_MAX)
+        self.actions[self.pos] = latent
+        self.rewards[self.pos] = np.asarray(reward)
+        self.dones[self.pos] = np.asarray(done)
+        if self.handle_timeout_termination:
+            self.timeouts[self.pos] = np.array([info.get("TimeLimit.truncated", False) for info in infos])
+        self.pos += 1
+        if self.pos == self.buffer_size:
+            self.full = True
+            self.pos = 0
+
+    def _slot_for(self, env: int, style: np.ndarray) -> int:
+        slot = self._env_slot[env]
+        if slot >= 0 and np.array_equal(self.styles[slot], style):
+            return int(slot)
+        slot = self._free_slot()
+        self.styles[slot] = style
+        self.slot_generation[slot] += 1
+        self._env_slot[env] = slot
+        return slot
+
+    def _free_slot(self) -> int:
+        """The next slot (ring order) that no live transition and no env refers to."""
+        used = np.zeros(len(self.styles), bool)
+        live = self.style_index[self.style_index >= 0]
+        used[live] = True
+        used[self._env_slot[self._env_slot >= 0]] = True
+        order = (self._next_slot + np.arange(len(self.styles))) % len(self.styles)
+        free = order[~used[order]]
+        if len(free) == 0:  # episodes shorter than the slot estimate: grow
+            old = len(self.styles)
+            self.styles = np.concatenate([self.styles, np.zeros_like(self.styles)])
+            self.slot_generation = np.concatenate([self.slot_generation, np.zeros(old, np.int64)])
+            free = np.array([old])
+        slot = int(free[0])
+        self._next_slot = (slot + 1) % len(self.styles)
+        return slot
+
+    # --------------------------------------------------------------- sampling
+
+    def _indices(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        upper = self.buffer_size if self.full else self.pos
+        if upper == 0:
+            raise ValueError("the replay buffer is empty")
+        return np.random.randint(0, upper, size=batch_size), np.random.randint(0, self.n_envs, size=batch_size)
+
+    def sample(self, batch_size: int, env: VecNormalize | None = None) -> DictReplayBufferSamples:
+        """A batch for SAC: ``(N, 3, H, W)`` uint8 images, ``(N, 64, h, w)`` float32 actions.
+
+        :param batch_size: number of transitions
+        :param env: unused (observations are images, never normalised)
+        """
+        return self._get_samples(*self._indices(batch_size))
+
+    def _get_samples(
+        self, batch_inds: np.ndarray, env_indices: np.ndarray | None = None, env: VecNormalize | None = None
+    ) -> DictReplayBufferSamples:
+        if env_indices is None:
+            env_indices = np.zeros_like(batch_inds)
+        style = self.to_torch(self.styles[self.style_index[batch_inds, env_indices]])
+        dones = self.dones[batch_inds, env_indices] * (1 - self.timeouts[batch_inds, env_indices])
+        return DictReplayBufferSamples(
+            observations={"moving": self.to_torch(self.moving[batch_inds, env_indices]), "style": style},
+            actions=self.to_torch(self.actions[batch_inds, env_indices].astype(np.float32)),
+            next_observations={"moving": self.to_torch(self.next_moving[batch_inds, env_indices]), "style": style},
+            dones=self.to_torch(dones.reshape(-1, 1)),
+            rewards=self.to_torch(self.rewards[batch_inds, env_indices].reshape(-1, 1)),
+        )
+
+    def sample_images(self, batch_size: int) -> tuple[th.Tensor, th.Tensor, list[tuple[int, int]]]:
+        """Moving and style images for the generative update.
+
+        :return: ``(moving, style, keys)``: uint8 ``(N, 3, H, W)`` tensors and one
+            ``(slot, generation)`` key per sample, which names the style image for caching
+        """
+        batch_inds, env_indices = self._indices(batch_size)
+        slots = self.style_index[batch_inds, env_indices]
+        keys = [(int(s), int(self.slot_generation[s])) for s in slots]
+        moving = self.to_torch(self.moving[batch_inds, env_indices])
+        return moving, self.to_torch(self.styles[slots]), keys
+
+    def nbytes(self) -> int:
+        """Bytes held by the arrays (the buffer's share of the process's memory once filled)."""
+        arrays = (self.moving, self.next_moving, self.actions, self.rewards, self.dones, self.timeouts,
+                  self.style_index, self.styles, self.slot_generation)
+        return int(sum(a.nbytes for a in arrays))

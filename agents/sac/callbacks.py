@@ -1,0 +1,274 @@
+"""SB3 callbacks of the trainer: the generative update, checkpoints, pictures, progress.
+
+Where the generative update hooks in: SB3's ``OffPolicyAlgorithm.learn`` alternates
+``collect_rollouts`` (ending with ``callback.on_rollout_end()``) and ``train(gradient_steps)``.
+:class:`GenerativeCallback` runs its updates in ``on_rollout_end``, i.e. right before each SAC
+``train()`` call and under the same condition (``num_timesteps > learning_starts``), one
+generative step per SAC gradient step (``gradient_steps`` of them; with ``train_freq=1`` that
+is one per env step), as the release interleaves them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch as th
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import Image
+
+from agents.sac.buffer import StyleReplayBuffer
+from agents.sac.evaluation import evaluate_pairs, save_png, sequence_strip
+from agents.sac.generative import StyleStatsCache, generative_losses
+from styleenv.vgg import LossNetwork
+
+GENERATIVE_STATE = "generative.pt"
+
+
+def atomic_write(path: Path, write: Any) -> None:
+    """Write a file through ``write(file_object)`` to a temporary name, then rename it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class GenerativeCallback(BaseCallback):
+    """Generative learning beside SAC (content + style + contrastive, uncertainty-weighted).
+
+    Uses the policy's ``actor.net``, ``builder``, ``loss_weights`` and ``generative_optimizer``
+    (:class:`agents.sac.policy.StylePolicy`) and samples the model's
+    :class:`~agents.sac.buffer.StyleReplayBuffer`. Logs ``generative/*`` and ``weights/p_*``.
+
+    :param net: the loss network
+    :param every: one generative step per this many SAC gradient steps (0 disables)
+    :param batch_size: replay batch (default: the model's)
+    """
+
+    def __init__(self, net: LossNetwork, every: int = 1, batch_size: int | None = None, verbose: int = 0) -> None:
+        super().__init__(verbose)
+        self.net = net
+        self.every = every
+        self.batch_size = batch_size
+        self.cache = StyleStatsCache(net)
+        self.n_steps = 0
+        self.seconds = 0.0
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        model = self.model
+        if self.every <= 0 or model.num_timesteps <= model.learning_starts:
+            return
+        steps = model.gradient_steps if model.gradient_steps >= 0 else model.train_freq.frequency * model.n_envs
+        for _ in range(steps):
+            self.n_steps += 1
+            if (self.n_steps - 1) % self.every == 0:
+                self.update()
+
+    def update(self) -> dict[str, float]:
+        """One generative step on a replay batch; returns its losses."""
+        start = time.perf_counter()
+        model, policy = self.model, self.model.policy
+        buffer = model.replay_buffer
+        if not isinstance(buffer, StyleReplayBuffer):
+            raise TypeError("GenerativeCallback needs a StyleReplayBuffer")
+        moving_u8, style_u8, keys = buffer.sample_images(self.batch_size or model.batch_size)
+        moving = moving_u8.float().div_(255.0)
+        style = style_u8.float().div_(255.0)
+        stats = self.cache.batch(style, keys)
+        policy.actor.net.train()
+        out = generative_losses(policy.actor.net, policy.builder, policy.loss_weights, self.net, moving, style, stats)
+        policy.generative_optimizer.zero_grad()
+        out.total.backward()
+        policy.generative_optimizer.step()
+        values = {"total": float(out.total), "content": out.content, "style": out.style,
+                  "contrastive": out.contrastive}
+        for key, value in values.items():
+            self.logger.record_mean(f"generative/{key}", value)
+        for name, value in zip(("content", "style", "contrastive"), policy.loss_weights.detach().cpu().tolist()):
+            self.logger.record(f"weights/p_{name}", value)
+        self.seconds += time.perf_counter() - start
+        return values
+
+
+class CheckpointCallback(BaseCallback):
+    """Atomic checkpoints every ``every`` env steps (and on demand with :meth:`save`).
+
+    Writes ``<dir>/last.zip`` (SB3 model: policy, optimizers, temperature, step count),
+    ``<dir>/generative.pt`` (generative optimizer state and step count) and, with
+    ``save_replay``, ``<dir>/replay.pkl``; each file is written under a temporary name and
+    renamed, so a crash leaves the previous complete file. ``last.json`` records the step.
+
+    :param directory: checkpoint folder
+    :param every: env steps between checkpoints (0: only explicit saves)
+    :param save_replay: also save the replay buffer
+    :param generative: the generative callback whose counters are saved
+    """
+
+    def __init__(self, directory: str | Path, every: int, save_replay: bool = False,
+                 generative: GenerativeCallback | None = None, verbose: int = 0) -> None:
+        super().__init__(verbose)
+        self.directory = Path(directory)
+        self.every = every
+        self.save_replay = save_replay
+        self.generative = generative
+        self._last_saved = -1
+
+    def _on_step(self) -> bool:
+        if self.every > 0 and self.num_timesteps % self.every < self.model.n_envs:
+            self.save()
+        return True
+
+    def save(self) -> Path:
+        """Write a checkpoint of the current model now."""
+        model = self.model
+        if self._last_saved == model.num_timesteps:
+            return self.directory / "last.zip"
+        gen = {"optimizer": model.policy.generative_optimizer.state_dict(),
+               "n_steps": self.generative.n_steps if self.generative else 0,
+               "num_timesteps": model.num_timesteps}
+        atomic_write(self.directory / GENERATIVE_STATE, lambda f: th.save(gen, f))
+        if self.save_replay and model.replay_buffer is not None:
+            atomic_write(self.directory / "replay.pkl", lambda f: model.save_replay_buffer(f))
+        atomic_write(self.directory / "last.zip", lambda f: model.save(f))
+        info = {"num_timesteps": model.num_timesteps, "replay": self.save_replay, "time": time.time()}
+        atomic_write(self.directory / "last.json", lambda f: f.write(json.dumps(info).encode()))
+        self._last_saved = model.num_timesteps
+        if self.verbose:
+            print(f"checkpoint at step {model.num_timesteps}: {self.directory / 'last.zip'}")
+        return self.directory / "last.zip"
+
+
+def load_generative_state(directory: str | Path, model: Any, generative: GenerativeCallback | None) -> bool:
+    """Restore what :meth:`CheckpointCallback.save` wrote beside the SB3 zip (if present)."""
+    path = Path(directory) / GENERATIVE_STATE
+    if not path.is_file():
+        return False
+    state = th.load(path, map_location=model.device, weights_only=True)
+    model.policy.generative_optimizer.load_state_dict(state["optimizer"])
+    if generative is not None:
+        generative.n_steps = int(state.get("n_steps", 0))
+    return True
+
+
+class EvalCallback(BaseCallback):
+    """Held-back evaluation and sample pictures.
+
+    Every ``eval_every`` steps (and at the start and end) the deterministic policy runs on the
+    held-back pairs; ``eval/mean_reward`` and ``eval/final_style_loss`` are logged and appended
+    to ``<dir>/eval.jsonl``. Every ``image_every`` steps a sequence strip of the first pair
+    (content | style | steps) goes to TensorBoard (``samples/sequence``) and to
+    ``<dir>/samples/step_<n>.png``.
+
+    :param env: single evaluation env with a latent wrapper bound to the policy's networks
+    :param pairs: held-back pairs
+    :param directory: run folder
+    :param eval_every: env steps between evaluations (0: start and end only)
+    :param image_every: env steps between pictures (0: none)
+    :param steps: steps per evaluation episode
+    """
+
+    def __init__(self, env: Any, pairs: list, directory: str | Path, eval_every: int, image_every: int,
+                 steps: int = 10, verbose: int = 0) -> None:
+        super().__init__(verbose)
+        self.env = env
+        self.pairs = pairs
+        self.directory = Path(directory)
+        self.eval_every = eval_every
+        self.image_every = image_every
+        self.steps = steps
+        self.history: list[dict[str, Any]] = []
+
+    def _on_training_start(self) -> None:
+        if not any(h["step"] == self.num_timesteps for h in self._read_history()):
+            self.evaluate()
+        self.picture()
+
+    def _on_step(self) -> bool:
+        n, k = self.num_timesteps, self.model.n_envs
+        if self.eval_every > 0 and n % self.eval_every < k:
+            self.evaluate()
+        if self.image_every > 0 and n % self.image_every < k:
+            self.picture()
+        return True
+
+    def _on_training_end(self) -> None:
+        if not self.history or self.history[-1]["step"] != self.num_timesteps:
+            self.evaluate()
+        self.picture()
+
+    def _read_history(self) -> list[dict[str, Any]]:
+        path = self.directory / "eval.jsonl"
+        if not path.is_file():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def evaluate(self) -> dict[str, Any]:
+        if not self.pairs:
+            return {}
+        result = evaluate_pairs(self.model, self.env, self.pairs, self.steps)
+        entry = {"step": int(self.num_timesteps), "mean_reward": result["mean_reward"],
+                 "final_style_loss": result["final_style_loss"], "per_pair": result["per_pair"]}
+        self.history.append(entry)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with open(self.directory / "eval.jsonl", "a") as f:
+            f.write(json.dumps(entry) + "\n")
+        self.logger.record("eval/mean_reward", entry["mean_reward"])
+        self.logger.record("eval/final_style_loss", entry["final_style_loss"])
+        if self.verbose:
+            print(f"step {entry['step']}: held-back mean reward {entry['mean_reward']:.4f}")
+        return entry
+
+    def picture(self) -> np.ndarray | None:
+        if not self.pairs:
+            return None
+        result = evaluate_pairs(self.model, self.env, self.pairs[:1], self.steps, keep_images=1)
+        strip = sequence_strip(result["sequences"][0])
+        save_png(strip, self.directory / "samples" / f"step_{self.num_timesteps:07d}.png")
+        self.logger.record("samples/sequence", Image(strip, "HWC"), exclude=("stdout", "log", "json", "csv"))
+        self.logger.dump(self.num_timesteps)
+        return strip
+
+
+class TqdmCallback(BaseCallback):
+    """A tqdm progress bar over env steps (SB3's own bar needs ``rich``).
+
+    Shows the latest episode reward and the entropy coefficient.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bar = None
+
+    def _on_training_start(self) -> None:
+        from tqdm import tqdm
+
+        total = self.locals.get("total_timesteps", self.model._total_timesteps)
+        self.bar = tqdm(total=total, initial=self.model.num_timesteps, unit="step", dynamic_ncols=True)
+
+    def _on_step(self) -> bool:
+        self.bar.update(self.model.n_envs)
+        for info in self.locals.get("infos", []):
+            if "episode" in info:
+                self.bar.set_postfix(ep_reward=f"{info['episode']['r']:.3f}", refresh=False)
+        return True
+
+    def _on_training_end(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

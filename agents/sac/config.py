@@ -1,0 +1,195 @@
+"""Training configuration: one flat record, read from TOML and overridden by ``key=value``."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A bad configuration file, key or value (the message says which)."""
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs. Defaults are the release's hyper-parameters.
+
+    :param content: content images (folder or file), ``None`` for the procedural set
+    :param style: style images (folder or file), ``None`` for the procedural set
+    :param image_size: side of the square training crops (multiple of 4)
+    :param load_size: resize before the random crop (default ``2 * image_size``)
+    :param total_steps: env steps in all (one SAC + generative update per step after warm-up)
+    :param seed: seed of SB3, the env and the held-back split
+    :param device: ``"auto"``, ``"cpu"`` or ``"cuda"``
+    :param output: run folder (checkpoints, TensorBoard, samples, exported weights)
+    :param learning_rate: Adam rate of critic and temperature (and the base of the actor's)
+    :param actor_lr: SAC actor rate (applied as a fraction of ``learning_rate``)
+    :param generative_lr: Adam rate of the generative update (actor, builder, ``p``)
+    :param betas: Adam betas
+    :param buffer_size: replay transitions
+    :param batch_size: replay batch
+    :param learning_starts: warm-up steps of uniform latent actions before updates
+    :param tau: target smoothing
+    :param gamma: discount
+    :param actor_update_every: SAC actor step every this many updates
+    :param generative_every: generative update every this many SAC updates (0: off)
+    :param ent_coef: SB3 ``ent_coef`` (``"auto"``: learned, starting at 1)
+    :param target_entropy: per-dimension target entropy
+    :param action_bound: latent Box bound (warm-up range; latents are not clipped)
+    :param action_dtype: replay storage of latents
+    :param critic_hidden: MLP width of each Q network
+    :param episode_steps: steps per episode
+    :param holdout_content: content images held back for evaluation (folders only)
+    :param holdout_style: style images held back for evaluation
+    :param eval_pairs: held-back pairs evaluated
+    :param eval_every: env steps between held-back evaluations (0: start and end only)
+    :param image_every: env steps between sample pictures
+    :param checkpoint_every: env steps between checkpoints
+    :param save_replay: also checkpoint the replay buffer (large)
+    :param log_interval: episodes between SB3 log dumps
+    :param init: initial actor+builder: a styleenv checkpoint file or the released model's folder
+    :param threads: torch CPU threads (0: leave as is)
+    :param progress: show a progress bar
+    """
+
+    content: str | None = None
+    style: str | None = None
+    image_size: int = 256
+    load_size: int | None = None
+    total_steps: int = 100_000
+    seed: int = 0
+    device: str = "auto"
+    output: str = "runs/rlministyler"
+    learning_rate: float = 2e-4
+    actor_lr: float = 2e-5
+    generative_lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.9)
+    buffer_size: int = 5_000
+    batch_size: int = 8
+    learning_starts: int = 8
+    tau: float = 0.005
+    gamma: float = 0.99
+    actor_update_every: int = 4
+    generative_every: int = 1
+    ent_coef: str = "auto"
+    target_entropy: float = -4.0
+    action_bound: float = 2.0
+    action_dtype: str = "float16"
+    critic_hidden: int = 64
+    episode_steps: int = 10
+    holdout_content: int = 10
+    holdout_style: int = 6
+    eval_pairs: int = 8
+    eval_every: int = 0
+    image_every: int = 500
+    checkpoint_every: int = 1_000
+    save_replay: bool = False
+    log_interval: int = 1
+    init: str | None = None
+    threads: int = 0
+    progress: bool = True
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def validate(self) -> "TrainConfig":
+        """Check values; raise :class:`ConfigError` with the offending key."""
+        if self.image_size < 16 or self.image_size % 4:
+            raise ConfigError(f"image_size must be a multiple of 4 and at least 16, got {self.image_size}")
+        for key in ("total_steps", "buffer_size", "batch_size", "episode_steps", "actor_update_every"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"{key} must be at least 1, got {getattr(self, key)}")
+        if self.batch_size < 2:
+            raise ConfigError("batch_size must be at least 2 (the contrastive loss compares pairs)")
+        if self.actor_lr <= 0 or self.learning_rate <= 0 or self.generative_lr <= 0:
+            raise ConfigError("learning rates must be positive")
+        if self.action_dtype not in ("float16", "float32"):
+            raise ConfigError(f"action_dtype must be float16 or float32, got {self.action_dtype!r}")
+        if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
+            raise ConfigError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d.pop("extra")
+        d["betas"] = list(self.betas)
+        return d
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig) if f.name != "extra"}
+
+
+def _coerce(key: str, value: Any) -> Any:
+    if key not in _FIELDS:
+        raise ConfigError(f"unknown config key {key!r} (known: {', '.join(sorted(_FIELDS))})")
+    default = getattr(TrainConfig(), key)
+    if value is None or (isinstance(value, str) and value.lower() in ("none", "null") and key in
+                         ("content", "style", "load_size", "init")):
+        return None
+    try:
+        if key == "betas":
+            b = tuple(float(v) for v in value)
+            if len(b) != 2:
+                raise ValueError
+            return b
+        if isinstance(default, bool):
+            if isinstance(value, str):
+                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError
+                return value.lower() in ("true", "1", "yes")
+            return bool(value)
+        if isinstance(default, int) or key == "load_size":
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"bad value for {key}: {value!r}") from None
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """Read a TOML file (flat keys, or one ``[train]`` table) and apply overrides.
+
+    :param path: TOML file, or ``None`` for the defaults
+    :param overrides: ``{key: value}`` applied after the file
+    """
+    values: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with open(path, "rb") as f:
+                data = tomllib.load(f)
+        except OSError as err:
+            raise ConfigError(f"cannot read config {path}: {err.strerror or err}") from None
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"{path}: not valid TOML ({err})") from None
+        if "train" in data and isinstance(data["train"], dict):
+            data = {**{k: v for k, v in data.items() if k != "train"}, **data["train"]}
+        values.update(data)
+    values.update(overrides or {})
+    cfg = TrainConfig()
+    for key, value in values.items():
+        setattr(cfg, key, _coerce(key, value))
+    return cfg.validate()
+
+
+def parse_set(items: list[str]) -> dict[str, Any]:
+    """``["key=value", ...]`` -> dict; values are TOML/Python literals where they parse, else strings."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects key=value, got {item!r}")
+        raw = raw.strip()
+        try:
+            value: Any = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            try:
+                value = ast.literal_eval(raw)
+            except (ValueError, SyntaxError):
+                value = raw
+        out[key.strip()] = value
+    return out

@@ -1,0 +1,115 @@
+"""Held-back pairs and the evaluation of a policy on them.
+
+Hold-back rule (documented, seeded): the files of each folder are sorted by path; a
+``numpy.random.default_rng(seed)`` permutation of each list picks the first ``n_content``
+content and ``n_style`` style files as held back (never used in training); held-back pair ``i``
+is (held content ``i mod n_content``, held style ``i mod n_style``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+from styleenv.images import list_images
+
+HOLDOUT_SEED_OFFSET = 7919  # keeps the split independent of the training seed's other uses
+
+
+@dataclass
+class Split:
+    """Training files and held-back pairs.
+
+    :param content: training content (a file list, or the original source if not a folder)
+    :param style: training style images
+    :param pairs: held-back ``(content, style)`` pairs (paths, or procedural indices)
+    """
+
+    content: Any
+    style: Any
+    pairs: list[tuple[Any, Any]]
+
+
+def _pick(source: str | None, n: int, rng: np.random.Generator) -> tuple[Any, list[Any]]:
+    if source is None or n <= 0 or not Path(source).is_dir():
+        return source, []
+    files = sorted(list_images(source))
+    if len(files) <= n:
+        raise ValueError(f"{source}: {len(files)} images, cannot hold back {n} and still train")
+    order = rng.permutation(len(files))
+    held = [files[i] for i in order[:n]]
+    train = [files[i] for i in sorted(order[n:])]
+    return [str(p) for p in train], [str(p) for p in held]
+
+
+def holdout_split(content: str | None, style: str | None, n_content: int, n_style: int,
+                  n_pairs: int, seed: int) -> Split:
+    """Split folders into training files and held-back pairs (see the module docstring).
+
+    With a procedural (``None``) or single-file source nothing is held back; the pairs are then
+    procedural indices ``(i, i)`` -- images the training also sees.
+    """
+    rng = np.random.default_rng(seed + HOLDOUT_SEED_OFFSET)
+    train_c, held_c = _pick(content, n_content, rng)
+    train_s, held_s = _pick(style, n_style, rng)
+    if held_c and held_s:
+        pairs = [(held_c[i % len(held_c)], held_s[i % len(held_s)]) for i in range(n_pairs)]
+    else:
+        pairs = [(i, i) for i in range(n_pairs)]
+    return Split(train_c, train_s, pairs)
+
+
+def evaluate_pairs(model: Any, env: Any, pairs: list[tuple[Any, Any]], steps: int = 10,
+                   keep_images: int = 0) -> dict[str, Any]:
+    """Deterministic roll-outs of ``model`` on pinned pairs.
+
+    :param model: anything with SB3's ``predict(obs, deterministic=True)``
+    :param env: a single (not vectorised) env with a :class:`~agents.sac.wrapper.LatentActionWrapper`
+    :param pairs: ``(content, style)`` pairs (paths, images, or procedural indices)
+    :param steps: steps per pair
+    :param keep_images: keep the sequences of this many pairs (uint8 HWC frames)
+    :return: ``mean_reward`` (mean over pairs and steps), ``final_style_loss`` (mean style loss at
+        the last step), ``per_pair`` rewards and ``sequences`` (content, style, step frames)
+    """
+    per_pair, finals, sequences = [], [], []
+    for k, (c, s) in enumerate(pairs):
+        obs, _ = env.reset(options={"content": c, "style": s})  # an int is a pool index
+        frames = [obs["moving"].transpose(1, 2, 0), obs["style"].transpose(1, 2, 0)]
+        rewards = []
+        info: dict[str, Any] = {}
+        for _ in range(steps):
+            action, _ = model.predict(obs, deterministic=True)
+            obs, r, terminated, truncated, info = env.step(action)
+            rewards.append(r)
+            frames.append(obs["moving"].transpose(1, 2, 0))
+            if terminated:
+                break
+        per_pair.append(float(np.mean(rewards)))
+        finals.append(float(info.get("style_loss", np.nan)))
+        if k < keep_images:
+            sequences.append(frames)
+    return {"mean_reward": float(np.mean(per_pair)), "final_style_loss": float(np.mean(finals)),
+            "per_pair": per_pair, "sequences": sequences}
+
+
+def sequence_strip(frames: list[np.ndarray], gap: int = 4) -> np.ndarray:
+    """Content | style | step 1 .. step k side by side, ``(H, W_total, 3)`` uint8."""
+    h = frames[0].shape[0]
+    sep = np.full((h, gap, 3), 255, np.uint8)
+    parts: list[np.ndarray] = []
+    for f in frames:
+        parts += [f, sep]
+    return np.concatenate(parts[:-1], axis=1)
+
+
+def save_png(array: np.ndarray, path: str | Path) -> None:
+    from PIL import Image
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path)
+
+

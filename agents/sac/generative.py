@@ -1,0 +1,119 @@
+"""The generative learning of RLMiniStyler, as a loss on replay samples.
+
+On a batch of (moving, style) pairs the actor samples a latent, the builder makes the next
+image, and three losses are weighted by learned uncertainties ``p``
+(:func:`styleenv.losses.uncertainty_weighted`): the content loss (relu4_1 against the moving
+image), the style loss (relu1_1..relu4_1 statistics against the style) and the hierarchical
+contrastive loss on the actor's style encoding. Gradients reach the actor, the builder and
+``p``.
+
+VGG work is kept to what changes: the VGG pass of the output stops at relu4_1 (the deepest tap
+used), the moving image's relu4_1 is computed once without gradients, and each style image's
+statistics are computed once and cached by the replay buffer's style key.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import torch as th
+
+from agents.networks import Actor, Builder, sample_action
+from styleenv import losses
+from styleenv.vgg import STYLE_TAPS, LossNetwork
+
+Stats = list[tuple[th.Tensor, th.Tensor]]
+
+
+@dataclass
+class GenerativeLosses:
+    """One generative step's losses (the total carries the graph)."""
+
+    total: th.Tensor
+    content: float
+    style: float
+    contrastive: float
+
+
+class StyleStatsCache:
+    """Per-style VGG statistics (relu1_1..relu4_1 means and stds), keyed by a hashable id.
+
+    :param net: the loss network
+    :param capacity: most entries kept (least recently used dropped first)
+    """
+
+    def __init__(self, net: LossNetwork, capacity: int = 4096) -> None:
+        self.net = net
+        self.capacity = capacity
+        self._cache: OrderedDict[object, Stats] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def batch(self, style: th.Tensor, keys: list[object] | None) -> Stats:
+        """Stacked statistics of a batch of style images.
+
+        :param style: ``(N, 3, H, W)`` float in [0, 1]
+        :param keys: one key per image (``None``: no caching)
+        :return: per tap ``(mean, std)``, each ``(N, C, 1, 1)``
+        """
+        if keys is None:
+            with th.no_grad():
+                return losses.style_stats(self.net(style, STYLE_TAPS))
+        missing = [i for i, k in enumerate(keys) if k not in self._cache]
+        if missing:
+            uniq: dict[object, int] = {}
+            for i in missing:
+                uniq.setdefault(keys[i], i)
+            idx = list(uniq.values())
+            with th.no_grad():
+                stats = losses.style_stats(self.net(style[idx], STYLE_TAPS))
+            for j, key in enumerate(uniq):
+                self._cache[key] = [(m[j : j + 1], s[j : j + 1]) for m, s in stats]
+            self.misses += len(idx)
+            while len(self._cache) > self.capacity:
+                self._cache.popitem(last=False)
+        self.hits += len(keys) - len(missing)
+        for k in keys:
+            self._cache.move_to_end(k)
+        entries = [self._cache[k] for k in keys]
+        return [
+            (th.cat([e[t][0] for e in entries]), th.cat([e[t][1] for e in entries]))
+            for t in range(len(entries[0]))
+        ]
+
+
+def generative_losses(
+    actor: Actor,
+    builder: Builder,
+    p: th.Tensor,
+    net: LossNetwork,
+    moving: th.Tensor,
+    style: th.Tensor,
+    style_stats: Stats,
+) -> GenerativeLosses:
+    """The uncertainty-weighted generative loss of a batch.
+
+    :param actor: release actor (style encoder, action head)
+    :param builder: builder
+    :param p: ``(3,)`` learned uncertainties of (content, style, contrastive)
+    :param net: loss network
+    :param moving: ``(N, 3, H, W)`` float in [0, 1]
+    :param style: ``(N, 3, H, W)`` float in [0, 1]
+    :param style_stats: VGG statistics of ``style`` (:class:`StyleStatsCache`)
+    """
+    code = actor.encode_style(style)
+    mean, logvar = actor(moving, code)  # (N, 64, H/4, W/4) each
+    out = builder(sample_action(mean, logvar), code)  # (N, 3, H, W), unclamped as in the release
+    feats = net(out, STYLE_TAPS)  # relu1_1..relu4_1, nothing deeper
+    with th.no_grad():
+        target = net(moving, STYLE_TAPS[-1:])[0]  # relu4_1 of the moving image
+    l_content = losses.content_loss(feats[-1], target)
+    l_style = losses.style_loss_from_stats(losses.style_stats(feats), style_stats)
+    out_code = actor.encode_style(out)
+    l_contrast = losses.contrastive_style_loss(
+        list(out_code.feature_maps()), list(out_code.modulations()),
+        list(code.feature_maps()), list(code.modulations()),
+    )
+    total = losses.uncertainty_weighted(th.stack([l_content, l_style, l_contrast]), p)
+    return GenerativeLosses(total, float(l_content), float(l_style), float(l_contrast))

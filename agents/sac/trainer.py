@@ -1,0 +1,185 @@
+"""Putting it together: env, SB3 SAC with :class:`StylePolicy`, callbacks, resume, export.
+
+``train(config)`` is what ``styleenv train`` and ``scripts/train.py`` run. A run folder holds
+``config.json``, ``tb/`` (TensorBoard), ``checkpoints/`` (``last.zip`` + ``generative.pt``
+[+ ``replay.pkl``]), ``samples/`` (sequence pictures), ``eval.jsonl`` (held-back rewards) and
+``final.pt`` (actor + builder only, :func:`agents.release.save_checkpoint` format).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import torch as th
+from stable_baselines3 import SAC
+from stable_baselines3.common.callbacks import CallbackList
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.vec_env import DummyVecEnv
+
+from agents.release import CheckpointError, load_checkpoint, load_release, save_checkpoint
+from agents.sac.buffer import StyleReplayBuffer
+from agents.sac.callbacks import (
+    CheckpointCallback,
+    EvalCallback,
+    GenerativeCallback,
+    TqdmCallback,
+    load_generative_state,
+)
+from agents.sac.config import TrainConfig
+from agents.sac.evaluation import Split, holdout_split
+from agents.sac.policy import StylePolicy
+from agents.sac.wrapper import LatentActionWrapper, bind_env
+from styleenv.env import StyleTransferEnv, resolve_device
+from styleenv.vgg import loss_network
+
+
+@dataclass
+class Run:
+    """A built training run (model, envs, callbacks), before or after ``learn``."""
+
+    config: TrainConfig
+    model: SAC
+    env: DummyVecEnv
+    eval_env: gym.Env
+    split: Split
+    generative: GenerativeCallback
+    checkpoint: CheckpointCallback
+    evaluation: EvalCallback
+    directory: Path
+    resumed: bool
+
+
+def make_env(config: TrainConfig, content: Any, style: Any, device: th.device, seed: int | None = None) -> gym.Env:
+    """StyleTransferEnv -> TimeLimit(episode_steps) -> LatentActionWrapper (unbound)."""
+    env = StyleTransferEnv(content=content, style=style, image_size=config.image_size,
+                           load_size=config.load_size, device=device)
+    env = gym.wrappers.TimeLimit(env, max_episode_steps=config.episode_steps)
+    env = LatentActionWrapper(env, bound=config.action_bound)
+    if seed is not None:
+        env.action_space.seed(seed)
+    return env
+
+
+def sac_kwargs(config: TrainConfig) -> dict[str, Any]:
+    """SB3 SAC arguments of a config (release defaults)."""
+    return dict(
+        learning_rate=config.learning_rate,
+        buffer_size=config.buffer_size,
+        learning_starts=config.learning_starts,
+        batch_size=config.batch_size,
+        tau=config.tau,
+        gamma=config.gamma,
+        train_freq=1,
+        gradient_steps=1,
+        ent_coef=config.ent_coef,
+        target_entropy=config.target_entropy,
+        replay_buffer_class=StyleReplayBuffer,
+        replay_buffer_kwargs={"action_dtype": config.action_dtype},
+        policy_kwargs=dict(
+            actor_lr_scale=config.actor_lr / config.learning_rate,
+            actor_update_every=config.actor_update_every,
+            generative_lr=config.generative_lr,
+            critic_hidden=config.critic_hidden,
+            optimizer_kwargs={"betas": tuple(config.betas)},
+        ),
+    )
+
+
+def init_networks(model: SAC, path: str, device: th.device) -> str:
+    """Load actor and builder weights (ours or the released folder) into the model's policy."""
+    p = Path(path)
+    try:
+        if p.is_dir():
+            actor, builder = load_release(p, device)
+            kind = "released model"
+        else:
+            actor, builder, _ = load_checkpoint(p, device)
+            kind = "styleenv checkpoint"
+    except CheckpointError as err:
+        raise ValueError(str(err)) from None
+    model.policy.actor.net.load_state_dict(actor.state_dict())
+    model.policy.builder.load_state_dict(builder.state_dict())
+    return kind
+
+
+def build(config: TrainConfig, resume: bool = False, verbose: int = 0) -> Run:
+    """Build (or resume) a run from a validated config."""
+    if config.threads > 0:
+        th.set_num_threads(config.threads)
+    device = resolve_device(config.device)
+    directory = Path(config.output)
+    ckpt_dir = directory / "checkpoints"
+    split = holdout_split(config.content, config.style, config.holdout_content, config.holdout_style,
+                          config.eval_pairs, config.seed)
+    env = DummyVecEnv([lambda: Monitor(make_env(config, split.content, split.style, device, config.seed))])
+    eval_env = make_env(config, config.content, config.style, device)  # pinned pairs only
+    last = ckpt_dir / "last.zip"
+    resumed = bool(resume and last.is_file())
+    if resumed:
+        model = SAC.load(last, env=env, device=device)
+        if (ckpt_dir / "replay.pkl").is_file():
+            model.load_replay_buffer(ckpt_dir / "replay.pkl")
+    else:
+        model = SAC(StylePolicy, env, seed=config.seed, device=device, verbose=0,
+                    tensorboard_log=str(directory / "tb"), **sac_kwargs(config))
+        if config.init:
+            init_networks(model, config.init, device)
+    if not isinstance(model.policy, StylePolicy):
+        raise ValueError(f"{last}: not a StylePolicy model")
+    model.tensorboard_log = str(directory / "tb")
+    actor, builder = model.policy.networks
+    bind_env(env, actor, builder)
+    eval_env.bind(actor, builder)
+    net = loss_network(device)
+    generative = GenerativeCallback(net, every=config.generative_every)
+    if resumed:
+        load_generative_state(ckpt_dir, model, generative)
+    checkpoint = CheckpointCallback(ckpt_dir, config.checkpoint_every, config.save_replay, generative, verbose)
+    evaluation = EvalCallback(eval_env, split.pairs, directory, config.eval_every, config.image_every,
+                              config.episode_steps, verbose)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+    if not resumed:
+        (directory / "holdout.json").write_text(json.dumps({"pairs": [list(map(str, p)) for p in split.pairs]}, indent=2))
+    return Run(config, model, env, eval_env, split, generative, checkpoint, evaluation, directory, resumed)
+
+
+def export(run: Run, path: str | Path | None = None) -> Path:
+    """Write actor + builder only (small file) in the project's checkpoint format."""
+    actor, builder = run.model.policy.networks
+    meta = {"num_timesteps": int(run.model.num_timesteps), "image_size": run.config.image_size,
+            "source": "styleenv train (SB3 SAC)"}
+    return save_checkpoint(path or run.directory / "final.pt", actor, builder, meta)
+
+
+def learn(run: Run, progress: bool | None = None) -> Run:
+    """Train up to ``config.total_steps`` env steps in all (continuing a resumed run).
+
+    Ctrl-C (or any exception) first writes a checkpoint, then propagates.
+    """
+    model, config = run.model, run.config
+    remaining = config.total_steps - model.num_timesteps
+    callbacks = [run.generative, run.checkpoint, run.evaluation]
+    if config.progress if progress is None else progress:
+        callbacks.append(TqdmCallback())
+    if remaining > 0:
+        try:
+            model.learn(remaining, callback=CallbackList(callbacks), log_interval=config.log_interval,
+                        tb_log_name="SAC", reset_num_timesteps=not run.resumed and model.num_timesteps == 0)
+        except BaseException:
+            if model.num_timesteps > 0:
+                run.checkpoint.save()
+                export(run)
+            raise
+    run.checkpoint.save()
+    export(run)
+    return run
+
+
+def train(config: TrainConfig, resume: bool = False, verbose: int = 0) -> Run:
+    """Build and train (see :func:`build` and :func:`learn`)."""
+    return learn(build(config, resume=resume, verbose=verbose))
