@@ -118,14 +118,26 @@ class PairMetrics:
     :param style_stats: the style's statistics at relu1_1..relu5_1 (see :meth:`style_stats`)
     """
 
-    def __init__(self, net: LossNetwork, content: np.ndarray, style_stats: list[losses.Stats]) -> None:
+    def __init__(
+        self,
+        net: LossNetwork,
+        content: np.ndarray,
+        style_stats: list[losses.Stats],
+        content_feats: list[torch.Tensor] | None = None,
+    ) -> None:
         self.net = net
         self.device = next(net.parameters()).device
         self.content_hwc = _hwc(content)
-        with torch.no_grad():
-            self.content_feats = net(_to_tensor([content], self.device), losses.PAPER_CONTENT_TAPS)
+        self.content_feats = content_feats or self.content_features(net, content)
         self.style_stats = style_stats
         self._cache: dict[bytes, dict[str, float]] = {}
+
+    @staticmethod
+    def content_features(net: LossNetwork, content: np.ndarray) -> list[torch.Tensor]:
+        """relu4_1 and relu5_1 of a content image ``(3, H, W)`` uint8 (computed once per content)."""
+        device = next(net.parameters()).device
+        with torch.no_grad():
+            return net(_to_tensor([content], device), losses.PAPER_CONTENT_TAPS)
 
     @staticmethod
     def style_stats(net: LossNetwork, style: np.ndarray) -> list[losses.Stats]:
@@ -331,6 +343,7 @@ class Settings:
     :param limit_styles: evaluate this many styles (seeded draw; None: all)
     :param sheet_pairs: pairs shown in each contact sheet
     :param progress: show a tqdm progress bar
+    :param report_only: run nothing; write the table, plots and sheets from the CSV
     """
 
     sizes: Sequence[int] = (256,)
@@ -342,6 +355,7 @@ class Settings:
     limit_styles: int | None = None
     sheet_pairs: int = 4
     progress: bool = True
+    report_only: bool = False
 
     def check(self) -> None:
         if self.steps < 1:
@@ -413,35 +427,38 @@ def evaluate(
     rows = kept
     _write_agents(out / AGENTS_FILE, agents)
 
+    # Pairs in diagonal rounds (round r: content i with style (i + r) mod S), so that a run
+    # stopped early has seen every content and style about equally often.
+    pairs = sorted(((ci, si) for ci in range(len(c_idx)) for si in range(len(s_idx))),
+                   key=lambda p: ((p[1] - p[0]) % len(s_idx), p[0]))  # fmt: skip
     todo = [
         (size, ci, si, name)
         for size in settings.sizes
-        for ci in range(len(c_idx))
-        for si in range(len(s_idx))
+        for ci, si in pairs
         for name in agents
-        if (name, c_names[ci], s_names[si], size) not in done
+        if (name, c_names[ci], s_names[si], size) not in done and not settings.report_only
     ]
     total = len(settings.sizes) * len(c_idx) * len(s_idx) * len(agents)
     log(f"evaluate: {len(agents)} agents x {len(c_idx)} contents x {len(s_idx)} styles x {len(settings.sizes)} sizes; "
         f"{total - len(todo)} episodes already in {csv_path}, {len(todo)} to run")  # fmt: skip
     bar = _progress(len(todo), settings.progress)
     envs: dict[tuple[int, str], tuple[gym.Env, _Probe]] = {}
-    content_cache: dict[tuple[int, int], np.ndarray] = {}
+    content_cache: dict[tuple[int, int], tuple[np.ndarray, list]] = {}
     style_cache: dict[tuple[int, int], tuple[np.ndarray, list]] = {}
     pair: tuple | None = None
     metrics: PairMetrics | None = None
     try:
         for size, ci, si, name in todo:
             if (size, ci) not in content_cache:
-                content_cache.clear()
-                content_cache[(size, ci)] = contents.pinned(c_idx[ci], size)
+                image = contents.pinned(c_idx[ci], size)
+                content_cache[(size, ci)] = (image, PairMetrics.content_features(net, image))
             if (size, si) not in style_cache:
                 image = styles.pinned(s_idx[si], size)
                 style_cache[(size, si)] = (image, PairMetrics.style_stats(net, image))
-            content = content_cache[(size, ci)]
+            content, content_feats = content_cache[(size, ci)]
             style, stats = style_cache[(size, si)]
             if pair != (size, ci, si):
-                pair, metrics = (size, ci, si), PairMetrics(net, content, stats)
+                pair, metrics = (size, ci, si), PairMetrics(net, content, stats, content_feats)
             if (size, name) not in envs:
                 envs[(size, name)] = _make_env(agents[name], size, settings.steps, device, net)
             env, probe = envs[(size, name)]

@@ -45,6 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--seed", type=int, default=0, help="image selection and reset seed (default: %(default)s)")
     add("--device", default="cpu", help="torch device (default: %(default)s)")
     add("--no-plots", action="store_true", help="skip the matplotlib plots")
+    add("--report-only", action="store_true", help="run no episodes: write the table, plots and sheets from OUT/rows.csv")
     add("--quiet", action="store_true", help="no progress bar")
 
 
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         settings = Settings(
             sizes=args.sizes, steps=args.steps, report_steps=report, seed=args.seed, device=args.device,
             limit_contents=args.limit_contents, limit_styles=args.limit_styles,
-            sheet_pairs=args.sheet_pairs, progress=not args.quiet,
+            sheet_pairs=args.sheet_pairs, progress=not args.quiet, report_only=args.report_only,
         )  # fmt: skip
         settings.check()
         contents = image_source(args.contents, "content")
