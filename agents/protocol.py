@@ -22,7 +22,7 @@ Adapters: :class:`SB3Agent` (any stable-baselines3 model) and :class:`StylizerAg
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -76,23 +76,46 @@ class SB3Agent:
 
     For a model trained on a wrapped env (the project's SAC acts in a latent space that an
     action wrapper decodes into the next image), pass the wrapper: the rollout then steps
-    ``env_wrapper(env)`` and the decoding counts as agent time.
+    ``env_wrapper(env)`` and the decoding counts as agent time. For the project's SAC::
+
+        from stable_baselines3 import SAC
+        from agents.sac.wrapper import LatentActionWrapper
+
+        model = SAC.load("run/model.zip")
+        actor, builder = model.policy.networks
+
+        def latent(env):
+            wrapped = LatentActionWrapper(env, bound=float(model.action_space.high.flat[0]))
+            wrapped.bind(actor, builder)
+            return wrapped
+
+        agent = SB3Agent(model, env_wrapper=latent, modules=[actor, builder])
+
+    (or export the actor and builder as a checkpoint and evaluate ``checkpoint:FILE``).
 
     :param model: a trained SB3 model (anything with ``predict``)
     :param env_wrapper: ``env -> wrapped env`` as used in training, or None
     :param deterministic: take the deterministic action
+    :param modules: the networks that make the images, for the parameter and storage count
+        (default: the policy's actor, or the whole policy)
     """
 
     def __init__(
-        self, model: Any, env_wrapper: Callable[[gym.Env], gym.Env] | None = None, deterministic: bool = True
+        self,
+        model: Any,
+        env_wrapper: Callable[[gym.Env], gym.Env] | None = None,
+        deterministic: bool = True,
+        modules: Sequence[nn.Module] | None = None,
     ) -> None:
         self.model = model
         self.env_wrapper = env_wrapper
         self.deterministic = deterministic
-        policy = getattr(model, "policy", None)
-        actor = getattr(policy, "actor", None) or policy  # the part that acts, not the critics
-        self.parameters = count_parameters([actor]) if isinstance(actor, nn.Module) else 0
-        self.storage_bytes = storage_bytes([actor]) if isinstance(actor, nn.Module) else 0
+        if modules is None:
+            policy = getattr(model, "policy", None)
+            actor = getattr(policy, "actor", None) or policy  # the part that acts, not the critics
+            modules = [actor] if isinstance(actor, nn.Module) else []
+        self.parameters = count_parameters(modules)
+        self.storage_bytes = storage_bytes(modules)
 
     def wrap_env(self, env: gym.Env) -> gym.Env:
         """The env the model was trained on."""

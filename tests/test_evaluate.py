@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from agents.baselines import IdentityAgent
+from agents.protocol import SB3Agent
 from styleenv import losses
 from styleenv.cli import main
 from styleenv.data import ImageSource
@@ -154,6 +155,27 @@ def test_protocol_agents_and_env_wrappers(tmp_path, sources):
         assert (g["content_loss"], g["style_loss"], g["ssim"]) == (w["content_loss"], w["style_loss"], w["ssim"])
     table = (tmp_path / "table.md").read_text()
     assert "| wrapped (step 1) | 0.0000 | 0.0000 |" in table  # 7 parameters, 28 bytes
+
+
+class _FakeSB3:
+    """What SB3Agent needs of a model: ``predict`` and a ``policy`` module."""
+
+    def __init__(self) -> None:
+        self.policy = torch.nn.Linear(3, 2)
+        self.calls = []
+
+    def predict(self, observation, deterministic=False):
+        self.calls.append(deterministic)
+        return np.full(observation["moving"].shape, 2.0, np.float32), None  # halved -> 1.0
+
+
+def test_sb3_adapter(tmp_path, sources):
+    model = _FakeSB3()
+    agent = SB3Agent(model, env_wrapper=_Halve)
+    assert (agent.parameters, agent.storage_bytes) == (8, 32)
+    result = evaluate({"sb3": agent}, *sources, tmp_path, _settings(), plots=False, log=lambda s: None)
+    assert len(result.rows) == 12 and set(model.calls) == {True}
+    assert all(r["ssim"] < 1 and r["content_loss"] > 0 for r in result.rows)  # white images, not the content
 
 
 def test_resume_skips_finished_episodes(tmp_path, sources):
