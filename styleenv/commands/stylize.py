@@ -1,0 +1,220 @@
+"""Stylise content images with a style image, step by step, and save every step.
+
+For each (content, style) pair, a folder ``OUT/<content>__<style>/`` receives
+``step-01.png`` ... (every step), ``sheet.png`` (content | style | the kept steps) and
+``sequence.gif`` (content, then each step). CONTENT and STYLE may be image files or folders
+(all pairs run). A pair's folder is written under a temporary name and renamed when complete.
+
+A model is needed: --release DIR (the folder holding the released actor.pth.tar and
+builder.pth.tar) or --checkpoint FILE (a checkpoint saved by styleenv).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from styleenv.commands import UsageError
+
+HELP = "stylise content image(s) with a style: every step as PNG, a contact sheet and a GIF"
+
+GIF_SIDE = 512  # longer side of the GIF frames
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("content", type=Path, metavar="CONTENT", help="content image or folder of images")
+    parser.add_argument("style", type=Path, metavar="STYLE", help="style image or folder of images")
+    model = parser.add_argument_group("model (one is required)")
+    model.add_argument("--release", type=Path, metavar="DIR",
+                       help="folder holding the released actor.pth.tar and builder.pth.tar")
+    model.add_argument("--checkpoint", type=Path, metavar="FILE", help="a checkpoint saved by styleenv")
+    parser.add_argument("--steps", type=int, default=10, help="steps of the sequence (default: %(default)s)")
+    parser.add_argument("--keep", type=int, nargs="+", metavar="K",
+                        help="steps shown on the contact sheet, e.g. 1 5 10 (default: all)")
+    parser.add_argument("--max-size", type=int, default=1024, metavar="PX",
+                        help="downscale content and style so that the longer side is at most PX; 0: no limit "
+                             "(default: %(default)s)")
+    parser.add_argument("--sample", action="store_true", help="sample the actions (default: the mean action)")
+    parser.add_argument("--seed", type=int, default=None, help="seed of --sample (reproducible output)")
+    parser.add_argument("--alpha", type=float, default=1.0, help="stylisation strength in [0, 1] (default: 1)")
+    parser.add_argument("--out", type=Path, default=Path("styleenv-output"), help="output folder (default: %(default)s)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, ... (default: %(default)s)")
+    parser.add_argument("--json", action="store_true", help="print a JSON summary with every file written")
+
+
+def _check_args(args: argparse.Namespace) -> list[int]:
+    if args.steps < 1:
+        raise UsageError(f"--steps must be at least 1, got {args.steps}")
+    keep = sorted(set(args.keep)) if args.keep else list(range(1, args.steps + 1))
+    bad = [k for k in keep if not 1 <= k <= args.steps]
+    if bad:
+        raise UsageError(f"--keep steps must lie in 1..{args.steps}, got {' '.join(map(str, bad))}")
+    if args.max_size < 0:
+        raise UsageError(f"--max-size must be 0 (no limit) or positive, got {args.max_size}")
+    if args.seed is not None and not args.sample:
+        raise UsageError("--seed only applies with --sample (the default mean action is deterministic)")
+    if not 0.0 <= args.alpha <= 1.0:
+        raise UsageError(f"--alpha must lie in [0, 1], got {args.alpha}")
+    if args.release is None and args.checkpoint is None:
+        raise UsageError("no model given: pass --release DIR (the folder with the released actor.pth.tar "
+                         "and builder.pth.tar) or --checkpoint FILE")
+    if args.release is not None and args.checkpoint is not None:
+        raise UsageError("pass either --release or --checkpoint, not both")
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out}: exists and is not a folder")
+    return keep
+
+
+def _list(path: Path, what: str) -> list[Path]:
+    from styleenv.images import list_images
+
+    if path.is_dir():
+        found = list_images(path)
+        if not found:
+            raise UsageError(f"{what} folder {path}: no images in it")
+        return found
+    if not path.exists():
+        raise UsageError(f"{what} {path}: no such file or folder")
+    return [path]
+
+
+def _load_all(paths: list[Path], max_size: int) -> dict[Path, object]:
+    from styleenv.images import ImageLoadError, fit_max_side, load_image
+
+    images = {}
+    for p in paths:
+        try:
+            images[p] = fit_max_side(load_image(p), max_size or None)
+        except ImageLoadError as err:
+            raise UsageError(str(err).replace("\n", " ")) from None
+    return images
+
+
+def _names(paths: list[Path], root: Path) -> dict[Path, str]:
+    """Readable, unique, file-system-safe names: the path under the folder, without suffix."""
+    names: dict[Path, str] = {}
+    used: set[str] = set()
+    for p in paths:
+        rel = p.relative_to(root) if root.is_dir() else Path(p.name)
+        base = "-".join(rel.with_suffix("").parts)
+        base = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in base) or "image"
+        name, i = base, 2
+        while name in used:
+            name, i = f"{base}-{i}", i + 1
+        used.add(name)
+        names[p] = name
+    return names
+
+
+def _load_model(args: argparse.Namespace):
+    from agents.release import CheckpointError
+    from agents.stylizer import Stylizer
+
+    try:
+        if args.release is not None:
+            return Stylizer.from_release(args.release, device=args.device)
+        return Stylizer.from_checkpoint(args.checkpoint, device=args.device)
+    except CheckpointError as err:
+        raise UsageError(str(err)) from None
+    except RuntimeError as err:  # e.g. an unavailable device
+        raise UsageError(f"--device {args.device}: {str(err).splitlines()[0]}") from None
+
+
+def _run_pair(stylizer, content, style, target: Path, args: argparse.Namespace, keep: list[int], bar) -> dict:
+    """Write one pair's files into a temporary folder beside ``target``, then rename it."""
+    from agents.stylizer import to_uint8, uint8_to_pil
+    from styleenv.visual import contact_sheet, save_gif, save_png
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary folder
+        start = time.perf_counter()
+        frames, kept, steps = [content], [], []
+        code = stylizer.encode_style(style)
+        for k, x in stylizer.steps(content, code, args.steps, args.sample, args.seed, args.alpha):
+            img = uint8_to_pil(to_uint8(x)[0])
+            name = f"step-{k:02d}.png"
+            save_png(img, staging / name)
+            steps.append({"step": k, "path": str(target / name)})
+            if k in keep:
+                kept.append(img)
+            frames.append(img if max(img.size) <= GIF_SIDE else _shrink(img))
+            bar.update(1)
+        seconds = time.perf_counter() - start
+        labels = [f"step {k}" for k in keep]
+        save_png(contact_sheet(content, style, kept, labels), staging / "sheet.png")
+        save_gif(frames, staging / "sequence.gif", duration_ms=300)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return {
+        "folder": str(target),
+        "size": list(content.size),
+        "seconds": round(seconds, 3),
+        "steps": steps,
+        "sheet": str(target / "sheet.png"),
+        "gif": str(target / "sequence.gif"),
+    }
+
+
+def _shrink(img):
+    from PIL import Image
+
+    scale = GIF_SIDE / max(img.size)
+    return img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.Resampling.LANCZOS)
+
+
+def _run_all(stylizer, images: dict, contents: list[Path], styles: list[Path], args, keep: list[int]) -> list[dict]:
+    from tqdm import tqdm
+
+    c_names, s_names = _names(contents, args.content), _names(styles, args.style)
+    pairs = []
+    with tqdm(total=len(contents) * len(styles) * args.steps, unit="step", disable=None, desc="stylize") as bar:
+        for s in styles:
+            for c in contents:
+                target = args.out / f"{c_names[c]}__{s_names[s]}"
+                result = _run_pair(stylizer, images[c], images[s], target, args, keep, bar)
+                pairs.append({"content": str(c), "style": str(s), **result})
+                if not args.json:
+                    bar.write(f"wrote {target}/ (steps 1..{args.steps}, sheet.png, sequence.gif)")
+    return pairs
+
+
+def run(args: argparse.Namespace) -> int:
+    keep = _check_args(args)
+    contents, styles = _list(args.content, "content"), _list(args.style, "style")
+    images = _load_all(list(dict.fromkeys(contents + styles)), args.max_size)
+    stylizer = _load_model(args)
+    out_existed = args.out.exists()
+    try:
+        pairs = _run_all(stylizer, images, contents, styles, args, keep)
+    except BaseException:
+        if not out_existed and args.out.is_dir() and not any(args.out.iterdir()):
+            args.out.rmdir()  # leave no empty output folder behind
+        raise
+    if args.json:
+        model = {"release": str(args.release)} if args.release else {"checkpoint": str(args.checkpoint)}
+        summary = {
+            "model": model,
+            "steps": args.steps,
+            "keep": keep,
+            "sample": args.sample,
+            "seed": args.seed,
+            "alpha": args.alpha,
+            "max_size": args.max_size,
+            "device": str(stylizer.device),
+            "pairs": pairs,
+        }
+        print(json.dumps(summary, indent=1))
+    return 0
