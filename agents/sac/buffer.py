@@ -74,6 +74,8 @@ class StyleReplayBuffer(ReplayBuffer):
         self.dones = np.zeros((n, e), np.float32)
         self.timeouts = np.zeros((n, e), np.float32)
         self.style_index = np.full((n, e), -1, np.int64)
+        self.write_id = np.full((n, e), -1, np.int64)  # unique id of each stored transition
+        self._writes = 0
         slots = style_slots or self.buffer_size // 10 + 4 * n_envs
         self.styles = np.zeros((slots, *observation_space["style"].shape), np.uint8)
         self.slot_generation = np.zeros(slots, np.int64)  # bumped when a slot gets a new image
@@ -96,6 +98,8 @@ class StyleReplayBuffer(ReplayBuffer):
             self.style_index[self.pos, env] = -1  # the transition being overwritten frees its slot
             self.style_index[self.pos, env] = self._slot_for(env, obs["style"][env])
         self.moving[self.pos] = obs["moving"]
+        self.write_id[self.pos] = self._writes + np.arange(self.n_envs)
+        self._writes += self.n_envs
         self.next_moving[self.pos] = next_obs["moving"]
         latent = np.asarray(action, np.float32).reshape((self.n_envs, *self.action_space.shape))
         if self.action_dtype == np.float16:
@@ -168,20 +172,22 @@ class StyleReplayBuffer(ReplayBuffer):
             rewards=self.to_torch(self.rewards[batch_inds, env_indices].reshape(-1, 1)),
         )
 
-    def sample_images(self, batch_size: int) -> tuple[th.Tensor, th.Tensor, list[tuple[int, int]]]:
-        """Moving and style images for the generative update.
+    def sample_images(self, batch_size: int) -> tuple[th.Tensor, th.Tensor, list[int], list[tuple[int, int]]]:
+        """Moving and style images for the generative update, with cache keys.
 
-        :return: ``(moving, style, keys)``: uint8 ``(N, 3, H, W)`` tensors and one
-            ``(slot, generation)`` key per sample, which names the style image for caching
+        :return: ``(moving, style, moving_keys, style_keys)``: uint8 ``(N, 3, H, W)`` tensors, the
+            unique write id of each sampled transition (names its moving image) and one
+            ``(slot, generation)`` per sample (names its style image)
         """
         batch_inds, env_indices = self._indices(batch_size)
         slots = self.style_index[batch_inds, env_indices]
-        keys = [(int(s), int(self.slot_generation[s])) for s in slots]
+        style_keys = [(int(s), int(self.slot_generation[s])) for s in slots]
+        moving_keys = [int(w) for w in self.write_id[batch_inds, env_indices]]
         moving = self.to_torch(self.moving[batch_inds, env_indices])
-        return moving, self.to_torch(self.styles[slots]), keys
+        return moving, self.to_torch(self.styles[slots]), moving_keys, style_keys
 
     def nbytes(self) -> int:
         """Bytes held by the arrays (the buffer's share of the process's memory once filled)."""
         arrays = (self.moving, self.next_moving, self.actions, self.rewards, self.dones, self.timeouts,
-                  self.style_index, self.styles, self.slot_generation)
+                  self.style_index, self.write_id, self.styles, self.slot_generation)
         return int(sum(a.nbytes for a in arrays))

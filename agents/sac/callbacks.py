@@ -25,7 +25,7 @@ from stable_baselines3.common.logger import Image
 
 from agents.sac.buffer import StyleReplayBuffer
 from agents.sac.evaluation import evaluate_pairs, save_png, sequence_strip
-from agents.sac.generative import StyleStatsCache, generative_losses
+from agents.sac.generative import ContentTargetCache, StyleStatsCache, generative_losses
 from styleenv.vgg import LossNetwork
 
 GENERATIVE_STATE = "generative.pt"
@@ -56,14 +56,17 @@ class GenerativeCallback(BaseCallback):
     :param net: the loss network
     :param every: one generative step per this many SAC gradient steps (0 disables)
     :param batch_size: replay batch (default: the model's)
+    :param content_cache_mb: memory budget of the content-target cache (0: recompute)
     """
 
-    def __init__(self, net: LossNetwork, every: int = 1, batch_size: int | None = None, verbose: int = 0) -> None:
+    def __init__(self, net: LossNetwork, every: int = 1, batch_size: int | None = None,
+                 content_cache_mb: float = 1024.0, verbose: int = 0) -> None:
         super().__init__(verbose)
         self.net = net
         self.every = every
         self.batch_size = batch_size
         self.cache = StyleStatsCache(net)
+        self.content_cache = ContentTargetCache(net, content_cache_mb)
         self.n_steps = 0
         self.seconds = 0.0
 
@@ -87,12 +90,14 @@ class GenerativeCallback(BaseCallback):
         buffer = model.replay_buffer
         if not isinstance(buffer, StyleReplayBuffer):
             raise TypeError("GenerativeCallback needs a StyleReplayBuffer")
-        moving_u8, style_u8, keys = buffer.sample_images(self.batch_size or model.batch_size)
+        moving_u8, style_u8, moving_keys, style_keys = buffer.sample_images(self.batch_size or model.batch_size)
         moving = moving_u8.float().div_(255.0)
         style = style_u8.float().div_(255.0)
-        stats = self.cache.batch(style, keys)
+        stats = self.cache.batch(style, style_keys)
+        target = self.content_cache.batch(moving, moving_keys)
         policy.actor.net.train()
-        out = generative_losses(policy.actor.net, policy.builder, policy.loss_weights, self.net, moving, style, stats)
+        out = generative_losses(policy.actor.net, policy.builder, policy.loss_weights, self.net, moving, style,
+                                stats, target)
         policy.generative_optimizer.zero_grad()
         out.total.backward()
         policy.generative_optimizer.step()

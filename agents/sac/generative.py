@@ -8,8 +8,10 @@ contrastive loss on the actor's style encoding. Gradients reach the actor, the b
 ``p``.
 
 VGG work is kept to what changes: the VGG pass of the output stops at relu4_1 (the deepest tap
-used), the moving image's relu4_1 is computed once without gradients, and each style image's
-statistics are computed once and cached by the replay buffer's style key.
+used); each stored moving image's relu4_1 (the content target) is computed once, without
+gradients, and kept in float16 in a memory-bounded cache keyed by the replay buffer's write id
+(:class:`ContentTargetCache`); each style image's statistics are computed once and cached by
+the buffer's style key (:class:`StyleStatsCache`).
 """
 
 from __future__ import annotations
@@ -83,6 +85,56 @@ class StyleStatsCache:
         ]
 
 
+class ContentTargetCache:
+    """relu4_1 features of stored moving images (float16), least recently used dropped first.
+
+    A transition is sampled about ``batch_size`` times while it stays in the replay buffer, so
+    its content target is computed once instead of every time.
+
+    :param net: the loss network
+    :param max_mb: memory budget of the cached features
+    """
+
+    def __init__(self, net: LossNetwork, max_mb: float = 1024.0) -> None:
+        self.net = net
+        self.max_bytes = int(max_mb * 2**20)
+        self._cache: OrderedDict[object, th.Tensor] = OrderedDict()
+        self._bytes = 0
+        self.hits = 0
+        self.misses = 0
+
+    def batch(self, moving: th.Tensor, keys: list[object] | None) -> th.Tensor:
+        """relu4_1 of a batch, ``(N, 512, H/8, W/8)`` float32 (no gradient).
+
+        :param moving: ``(N, 3, H, W)`` float in [0, 1]
+        :param keys: one key per image (``None``: no caching)
+        """
+        tap = STYLE_TAPS[-1:]
+        if keys is None or self.max_bytes <= 0:
+            with th.no_grad():
+                return self.net(moving, tap)[0]
+        missing = [i for i, k in enumerate(keys) if k not in self._cache]
+        if missing:
+            uniq: dict[object, int] = {}
+            for i in missing:
+                uniq.setdefault(keys[i], i)
+            with th.no_grad():
+                feats = self.net(moving[list(uniq.values())], tap)[0].half()
+            for j, key in enumerate(uniq):
+                f = feats[j : j + 1].clone()
+                self._cache[key] = f
+                self._bytes += f.numel() * f.element_size()
+            self.misses += len(uniq)
+        self.hits += len(keys) - len(missing)
+        for k in keys:
+            self._cache.move_to_end(k)
+        out = th.cat([self._cache[k] for k in keys]).float()
+        while self._bytes > self.max_bytes and len(self._cache) > len(keys):
+            _, f = self._cache.popitem(last=False)
+            self._bytes -= f.numel() * f.element_size()
+        return out
+
+
 def generative_losses(
     actor: Actor,
     builder: Builder,
@@ -91,6 +143,7 @@ def generative_losses(
     moving: th.Tensor,
     style: th.Tensor,
     style_stats: Stats,
+    content_target: th.Tensor | None = None,
 ) -> GenerativeLosses:
     """The uncertainty-weighted generative loss of a batch.
 
@@ -101,14 +154,16 @@ def generative_losses(
     :param moving: ``(N, 3, H, W)`` float in [0, 1]
     :param style: ``(N, 3, H, W)`` float in [0, 1]
     :param style_stats: VGG statistics of ``style`` (:class:`StyleStatsCache`)
+    :param content_target: relu4_1 of ``moving`` (:class:`ContentTargetCache`); computed if None
     """
     code = actor.encode_style(style)
     mean, logvar = actor(moving, code)  # (N, 64, H/4, W/4) each
     out = builder(sample_action(mean, logvar), code)  # (N, 3, H, W), unclamped as in the release
     feats = net(out, STYLE_TAPS)  # relu1_1..relu4_1, nothing deeper
-    with th.no_grad():
-        target = net(moving, STYLE_TAPS[-1:])[0]  # relu4_1 of the moving image
-    l_content = losses.content_loss(feats[-1], target)
+    if content_target is None:
+        with th.no_grad():
+            content_target = net(moving, STYLE_TAPS[-1:])[0]  # relu4_1 of the moving image
+    l_content = losses.content_loss(feats[-1], content_target)
     l_style = losses.style_loss_from_stats(losses.style_stats(feats), style_stats)
     out_code = actor.encode_style(out)
     l_contrast = losses.contrastive_style_loss(

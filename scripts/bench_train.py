@@ -1,0 +1,143 @@
+#!/usr/bin/env python
+"""Benchmark SAC + generative training: seconds per update, env steps per second, memory.
+
+One "update" is what one env step costs in training: the env step (builder + VGG reward), one
+SAC gradient step (critic, temperature, actor every 4th) and one generative step (batch 8).
+``env_steps_per_second`` is the acting loop alone (policy + builder + env). With ``--buffer``
+a release-sized replay buffer (5,000 transitions) is filled with random data and the resident
+memory it adds is reported.
+
+    python scripts/bench_train.py --size 128 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import torch as th  # noqa: E402
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_updates(size: int, updates: int, warmup: int, threads: int, content, style) -> dict:
+    from agents.sac.config import TrainConfig
+    from agents.sac.trainer import build
+
+    out = tempfile.mkdtemp(prefix="bench_train_")
+    cfg = TrainConfig(content=content, style=style, image_size=size, total_steps=warmup + updates,
+                      device="cpu", output=out, eval_pairs=0, image_every=0, checkpoint_every=0,
+                      progress=False, threads=threads, learning_starts=8, buffer_size=5000).validate()
+    run = build(cfg)
+    model = run.model
+    sac_seconds = [0.0]
+    original_train = model.train
+
+    def timed_train(*a, **k):
+        t = time.perf_counter()
+        original_train(*a, **k)
+        sac_seconds[0] += time.perf_counter() - t
+
+    model.train = timed_train  # timing only
+    from stable_baselines3.common.callbacks import CallbackList
+
+    callbacks = CallbackList([run.generative])
+    model.learn(warmup, callback=callbacks)
+    sac_seconds[0], run.generative.seconds = 0.0, 0.0
+    t = time.perf_counter()
+    model.learn(updates, callback=callbacks, reset_num_timesteps=False)
+    total = time.perf_counter() - t
+
+    # acting loop alone
+    env = run.env
+    obs = env.reset()
+    n_act = max(5, updates)
+    t = time.perf_counter()
+    for _ in range(n_act):
+        action, _ = model.predict(obs, deterministic=False)
+        obs, *_ = env.step(action)
+    act = time.perf_counter() - t
+    return {
+        "size": size,
+        "updates": updates,
+        "seconds_per_update": total / updates,
+        "sac_seconds_per_update": sac_seconds[0] / updates,
+        "generative_seconds_per_update": run.generative.seconds / updates,
+        "env_steps_per_second": n_act / act,
+        "style_cache_hit_rate": run.generative.cache.hits / max(1, run.generative.cache.hits + run.generative.cache.misses),
+        "threads": th.get_num_threads(),
+    }
+
+
+def bench_buffer(size: int, n: int) -> dict:
+    from agents.sac.buffer import StyleReplayBuffer
+    from agents.sac.wrapper import latent_space
+    from gymnasium import spaces
+
+    img = spaces.Box(0, 255, (3, size, size), np.uint8)
+    obs_space = spaces.Dict({"moving": img, "style": img})
+    act_space = latent_space(size)
+    gc.collect()
+    before = rss_mb()
+    buf = StyleReplayBuffer(n, obs_space, act_space, device="cpu")
+    rng = np.random.default_rng(0)
+    style = rng.integers(0, 256, (1, 3, size, size), dtype=np.uint8)
+    moving = rng.integers(0, 256, (1, 3, size, size), dtype=np.uint8)
+    latent = rng.standard_normal((1, *act_space.shape)).astype(np.float32)
+    for i in range(n):
+        if i % 10 == 0:
+            style = rng.integers(0, 256, (1, 3, size, size), dtype=np.uint8)
+        buf.add({"moving": moving, "style": style}, {"moving": moving, "style": style}, latent,
+                np.zeros(1), np.zeros(1), [{}])
+    after = rss_mb()
+    result = {"buffer_transitions": n, "buffer_rss_mb": after - before, "buffer_nbytes_mb": buf.nbytes() / 2**20}
+    del buf
+    gc.collect()
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=128, help="image side")
+    parser.add_argument("--updates", type=int, default=10, help="timed updates")
+    parser.add_argument("--warmup", type=int, default=12, help="steps before timing (buffer, caches)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument("--content", default=None, help="content folder (default: procedural)")
+    parser.add_argument("--style", default=None, help="style folder (default: procedural)")
+    parser.add_argument("--buffer", type=int, default=0, help="also fill a replay buffer of this many transitions")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    import warnings
+
+    warnings.filterwarnings("ignore", category=UserWarning)
+    result = bench_updates(args.size, args.updates, args.warmup, args.threads, args.content, args.style)
+    if args.buffer:
+        result.update(bench_buffer(args.size, args.buffer))
+    result["peak_rss_mb"] = peak_rss_mb()
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            print(f"{k:>32}: {v:.4g}" if isinstance(v, float) else f"{k:>32}: {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
