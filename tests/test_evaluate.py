@@ -270,3 +270,25 @@ def test_command_writes_all_outputs(tmp_path, capsys):
     for name in ("rows.csv", "agents.json", "table.md", f"plots/style_loss_{SIZE}.png", f"plots/tradeoff_{SIZE}.png",
                  f"sheets/colour_{SIZE}.png"):  # fmt: skip
         assert (out / name).is_file(), name
+
+
+def test_release_rows_match_the_reference_sequence(tmp_path, reference, net):
+    """The release through the env: the metrics of its clamped uint8 outputs (reference case, 2 steps)."""
+    from agents.protocol import make_agent
+
+    ref = torch.load(reference / "reference_outputs.pt", weights_only=True)["square256"]
+    u8 = lambda t: (t.clamp(0, 1) * 255).round().byte()  # (N, 3, H, W)
+    content, style = u8(ref["content"]), u8(ref["style"])
+    _, agent = make_agent(f"release:{reference}", steps=2)
+    hwc = lambda t: t[0].permute(1, 2, 0).numpy()
+    result = evaluate({"release": agent}, ImageSource([hwc(content)], kind="content"), ImageSource([hwc(style)], kind="style"),
+                      tmp_path, Settings(sizes=(256,), steps=2, report_steps=(1, 2), progress=False), plots=False,
+                      log=lambda s: None)  # fmt: skip
+    outputs = u8(ref["outputs"][:2]).float() / 255
+    with torch.no_grad():
+        want_c = losses.paper_content_loss(net, outputs, content.float() / 255)
+        want_s = losses.paper_style_loss(net, outputs, style.float() / 255)
+    for row in result.rows:
+        k = row["step"] - 1
+        assert row["content_loss"] == pytest.approx(float(want_c[k]), rel=1e-3)
+        assert row["style_loss"] == pytest.approx(float(want_s[k]), rel=1e-3)
