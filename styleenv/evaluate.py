@@ -53,6 +53,7 @@ KEY = ("agent", "content", "style", "size")
 METRICS = ("content_loss", "ssim", "style_loss")
 ROWS_FILE = "rows.csv"
 AGENTS_FILE = "agents.json"
+RUN_FILE = "run.json"
 TABLE_FILE = "table.md"
 
 
@@ -389,7 +390,7 @@ def evaluate(
     contents: ImageSource,
     styles: ImageSource,
     out: str | Path,
-    settings: Settings = Settings(),
+    settings: Settings | None = None,
     plots: bool = True,
     log: Callable[[str], None] = print,
 ) -> Result:
@@ -398,12 +399,14 @@ def evaluate(
     :param agents: name -> agent (names go into the CSV; keep them stable across runs)
     :param contents: content images
     :param styles: style images
-    :param out: output folder (created; an existing ``rows.csv`` is resumed)
-    :param settings: what to evaluate
+    :param out: output folder (created; an existing ``rows.csv`` is resumed if it was made
+        with the same number of steps: the baselines' strength at step k depends on it)
+    :param settings: what to evaluate (default :class:`Settings`)
     :param plots: draw the PNG plots (needs matplotlib) besides the table and contact sheets
     :param log: where one-line notes go
     :return: the rows and files written
     """
+    settings = settings or Settings()
     settings.check()
     out = Path(out)
     try:
@@ -419,11 +422,12 @@ def evaluate(
     sheet = {(c_names[i % len(c_idx)], s_names[i % len(s_idx)]) for i in range(settings.sheet_pairs)}
 
     csv_path = out / ROWS_FILE
+    _check_run(out / RUN_FILE, settings.steps)
     rows = read_rows(csv_path)
     done = complete_keys(rows, settings.steps)
-    kept = [r for r in rows if _key(r) in done and r["step"] <= settings.steps]
+    kept = [r for r in rows if _key(r) in done]
     if len(kept) != len(rows):
-        _write_rows(csv_path, kept, append=False)  # drop unfinished or longer episodes
+        _write_rows(csv_path, kept, append=False)  # drop unfinished episodes
     rows = kept
     _write_agents(out / AGENTS_FILE, agents)
 
@@ -499,7 +503,18 @@ def evaluate(
     return Result(rows=rows, ran=len(todo), skipped=total - len(todo), files=files)
 
 
+def _check_run(path: Path, steps: int) -> None:
+    """Record the episode length of an output folder, or check that it is the same."""
+    if path.is_file():
+        before = json.loads(path.read_text()).get("steps")
+        if before != steps:
+            raise EvaluationError(f"{path.parent} holds a run with --steps {before}; use --steps {before} or another --out")
+    else:
+        path.write_text(json.dumps({"steps": steps}) + "\n")
+
+
 def _make_env(agent: Any, size: int, steps: int, device: torch.device, net: LossNetwork) -> tuple[gym.Env, _Probe]:
+    # the env's own pools are never drawn from (every reset pins a pair): one blank image each
     base = gym.make(styleenv.ENV_ID, image_size=size, max_episode_steps=steps, device=device, content=[np.zeros((size, size, 3), np.uint8)], style=[np.zeros((size, size, 3), np.uint8)])  # fmt: skip
     probe = _Probe(base, net)
     wrap = getattr(agent, "wrap_env", None)

@@ -15,7 +15,7 @@ from agents.protocol import SB3Agent
 from styleenv import losses
 from styleenv.cli import main
 from styleenv.data import ImageSource
-from styleenv.evaluate import COLUMNS, PairMetrics, Settings, evaluate, markdown_table, read_rows, select
+from styleenv.evaluate import COLUMNS, EvaluationError, PairMetrics, Settings, evaluate, markdown_table, read_rows, select
 from styleenv.ops import mean_std
 from styleenv.vgg import loss_network
 
@@ -195,6 +195,13 @@ def test_resume_skips_finished_episodes(tmp_path, sources):
     third = run()
     assert (third.ran, third.skipped) == (1, 3)
     assert len(read_rows(path)) == len(first.rows) == 12
+
+
+def test_resume_refuses_another_episode_length(tmp_path, sources):
+    evaluate({"grey": _Grey()}, *sources, tmp_path, _settings(limit_contents=1, limit_styles=1), plots=False,
+             log=lambda s: None)  # fmt: skip
+    with pytest.raises(EvaluationError, match="holds a run with --steps 3"):
+        evaluate({"grey": _Grey()}, *sources, tmp_path, _settings(steps=2, report_steps=(1,)), plots=False)
 
 
 def test_deterministic_metrics(tmp_path, sources):
