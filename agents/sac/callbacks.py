@@ -69,6 +69,7 @@ class GenerativeCallback(BaseCallback):
         self.content_cache = ContentTargetCache(net, content_cache_mb)
         self.n_steps = 0
         self.seconds = 0.0
+        self.last_losses: dict[str, float] = {}
 
     def _on_step(self) -> bool:
         return True
@@ -108,6 +109,7 @@ class GenerativeCallback(BaseCallback):
         for name, value in zip(("content", "style", "contrastive"), policy.loss_weights.detach().cpu().tolist()):
             self.logger.record(f"weights/p_{name}", value)
         self.seconds += time.perf_counter() - start
+        self.last_losses = values
         return values
 
 
@@ -139,10 +141,14 @@ class CheckpointCallback(BaseCallback):
             self.save()
         return True
 
-    def save(self) -> Path:
-        """Write a checkpoint of the current model now."""
+    def save(self, force: bool = False) -> Path:
+        """Write a checkpoint of the current model now.
+
+        :param force: write even if this step was already saved (the updates that follow a
+            step's callbacks change the weights; the end of training saves with ``force``)
+        """
         model = self.model
-        if self._last_saved == model.num_timesteps:
+        if not force and self._last_saved == model.num_timesteps:
             return self.directory / "last.zip"
         gen = {"optimizer": model.policy.generative_optimizer.state_dict(),
                "n_steps": self.generative.n_steps if self.generative else 0,

@@ -172,10 +172,10 @@ def learn(run: Run, progress: bool | None = None) -> Run:
                         tb_log_name="SAC", reset_num_timesteps=not run.resumed and model.num_timesteps == 0)
         except BaseException:
             if model.num_timesteps > 0:
-                run.checkpoint.save()
+                run.checkpoint.save(force=True)
                 export(run)
             raise
-    run.checkpoint.save()
+        run.checkpoint.save(force=True)
     export(run)
     return run
 

@@ -1,0 +1,158 @@
+"""Pieces of the SB3 SAC agent: policy, wrapper, replay buffer, optimizer, config."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from gymnasium import spaces
+
+from agents.sac import (
+    ConfigError,
+    DelayedAdam,
+    LatentActionWrapper,
+    StylePolicy,
+    StyleReplayBuffer,
+    latent_space,
+    load_config,
+    parse_set,
+)
+from agents.sac.policy import per_dim_log_prob
+
+SIZE = 32
+
+
+def _spaces(size: int = SIZE):
+    img = spaces.Box(0, 255, (3, size, size), np.uint8)
+    return spaces.Dict({"moving": img, "style": img}), latent_space(size)
+
+
+def test_latent_space_shape_and_multiple_of_four():
+    assert latent_space(128).shape == (64, 32, 32)
+    with pytest.raises(ValueError):
+        latent_space(30)
+
+
+def test_per_dim_log_prob_is_the_mean_of_normal_log_density():
+    mean, logvar = torch.randn(2, 64, 4, 4), torch.rand(2, 64, 4, 4) - 3
+    a = mean + logvar.exp() * torch.randn_like(mean)
+    ref = torch.distributions.Normal(mean, logvar.exp()).log_prob(a).flatten(1).mean(1)
+    assert torch.allclose(per_dim_log_prob(a, mean, logvar), ref, atol=1e-5)
+
+
+def test_policy_actions_log_probs_and_critic_shapes():
+    obs_space, act_space = _spaces()
+    policy = StylePolicy(obs_space, act_space, lambda _: 2e-4)
+    obs = {k: torch.randint(0, 256, (3, 3, SIZE, SIZE), dtype=torch.uint8) for k in ("moving", "style")}
+    action, log_prob = policy.actor.action_log_prob(obs)
+    assert action.shape == (3, 64, SIZE // 4, SIZE // 4) and log_prob.shape == (3,)
+    assert torch.isfinite(log_prob).all() and log_prob.abs().max() < 20  # per dimension: O(1)
+    q1, q2 = policy.critic(obs, action)
+    assert q1.shape == q2.shape == (3, 1)
+    det1, det2 = policy.actor(obs, deterministic=True), policy.actor(obs, deterministic=True)
+    assert torch.equal(det1, det2)
+    # SB3's predict unscales (no clipping) to the raw latent
+    np_obs = {k: v.numpy() for k, v in obs.items()}
+    latent, _ = policy.predict(np_obs, deterministic=True)
+    assert np.allclose(latent, det1.detach().numpy() * act_space.high.flat[0], atol=1e-5)
+
+
+def test_delayed_adam_steps_every_nth_call_at_scaled_rate():
+    w = torch.nn.Parameter(torch.zeros(1))
+    opt = DelayedAdam([w], every=4, lr_scale=0.1, lr=1.0)
+    moves = []
+    for _ in range(8):
+        before = w.item()
+        opt.zero_grad()
+        w.sum().mul(-1).backward()
+        opt.param_groups[0]["lr"] = 1.0  # what SB3 does before every train()
+        opt.step()
+        moves.append(w.item() - before)
+    assert [m != 0 for m in moves] == [True, False, False, False] * 2
+    assert math.isclose(moves[0], 0.1, rel_tol=1e-3) and opt.param_groups[0]["lr"] == 1.0
+    state = opt.state_dict()
+    opt2 = DelayedAdam([torch.nn.Parameter(torch.zeros(1))], every=4, lr_scale=0.1, lr=1.0)
+    opt2.load_state_dict(state)
+    assert opt2.param_groups[0]["calls"] == 8
+
+
+def test_buffer_stores_each_style_once_and_samples_sb3_batches():
+    obs_space, act_space = _spaces()
+    buf = StyleReplayBuffer(40, obs_space, act_space, device="cpu")
+    rng = np.random.default_rng(0)
+    styles = []
+    for i in range(100):  # 10 episodes of 10, wrapping around the 40-slot buffer
+        if i % 10 == 0:
+            style = rng.integers(0, 256, (1, 3, SIZE, SIZE), dtype=np.uint8)
+            styles.append(style)
+        moving = np.full((1, 3, SIZE, SIZE), i % 256, np.uint8)
+        nxt = np.full((1, 3, SIZE, SIZE), (i + 1) % 256, np.uint8)
+        latent = np.full((1, *act_space.shape), i / 100, np.float32)
+        buf.add({"moving": moving, "style": style}, {"moving": nxt, "style": style}, latent,
+                np.array([-float(i)]), np.array([0.0]), [{"TimeLimit.truncated": i % 10 == 9}])
+    assert len(buf.styles) <= 40 // 10 + 4  # slots, not one style per transition
+    assert buf.actions.dtype == np.float16
+    batch = buf.sample(16)
+    assert batch.observations["moving"].dtype == torch.uint8
+    assert batch.actions.dtype == torch.float32 and batch.actions.shape == (16, *act_space.shape)
+    # every sample is consistent: reward -i belongs with moving i, next i+1, latent i/100, episode style
+    for k in range(16):
+        i = int(-batch.rewards[k, 0])
+        assert batch.observations["moving"][k].flatten()[0] == i % 256
+        assert batch.next_observations["moving"][k].flatten()[0] == (i + 1) % 256
+        assert abs(float(batch.actions[k].flatten()[0]) - i / 100) < 1e-3
+        assert np.array_equal(batch.observations["style"][k].numpy(), styles[i // 10][0])
+        assert batch.dones[k, 0] == 0
+    moving, style, mkeys, skeys = buf.sample_images(8)
+    assert moving.shape == style.shape == (8, 3, SIZE, SIZE) and len(mkeys) == len(skeys) == 8
+
+
+def test_buffer_grows_style_slots_for_short_episodes():
+    obs_space, act_space = _spaces(16)
+    buf = StyleReplayBuffer(20, obs_space, act_space, device="cpu", style_slots=2)
+    rng = np.random.default_rng(1)
+    kept = []
+    for i in range(30):  # a new style every step
+        style = rng.integers(0, 256, (1, 3, 16, 16), dtype=np.uint8)
+        kept.append(style)
+        m = np.zeros((1, 3, 16, 16), np.uint8)
+        buf.add({"moving": m, "style": style}, {"moving": m, "style": style}, np.zeros((1, *act_space.shape)),
+                np.array([float(i)]), np.array([0.0]), [{}])
+    batch = buf.sample(20)
+    for k in range(20):
+        assert np.array_equal(batch.observations["style"][k].numpy(), kept[int(batch.rewards[k, 0])][0])
+
+
+def test_wrapper_needs_binding_and_builds_an_image():
+    from agents.networks import Actor, Builder
+    from styleenv.env import StyleTransferEnv
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        env = LatentActionWrapper(StyleTransferEnv(image_size=SIZE, device="cpu"))
+    obs, _ = env.reset(seed=0)
+    latent = env.action_space.sample()
+    with pytest.raises(RuntimeError):
+        env.step(latent)
+    env.bind(Actor(), Builder())
+    obs, reward, *_ = env.step(latent)
+    assert obs["moving"].shape == (3, SIZE, SIZE) and np.isfinite(reward)
+    assert env.last_image.min() >= 0 and env.last_image.max() <= 1
+
+
+def test_config_file_overrides_and_errors(tmp_path):
+    cfg = load_config("configs/tiny.toml", parse_set(["image_size=48", "betas=[0.9, 0.99]", "save_replay=true"]))
+    assert cfg.image_size == 48 and cfg.betas == (0.9, 0.99) and cfg.save_replay is True
+    rel = load_config("configs/release.toml")
+    assert (rel.image_size, rel.buffer_size, rel.batch_size, rel.actor_lr, rel.tau) == (256, 5000, 8, 2e-5, 0.005)
+    with pytest.raises(ConfigError, match="unknown"):
+        load_config(None, {"imagesize": 3})
+    with pytest.raises(ConfigError, match="multiple of 4"):
+        load_config(None, {"image_size": 30})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("image_size = = 3")
+    with pytest.raises(ConfigError, match="TOML"):
+        load_config(bad)

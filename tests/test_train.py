@@ -1,0 +1,90 @@
+"""End-to-end training on the tiny config: losses, checkpoint, reload, resume, CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from stable_baselines3 import SAC
+
+from agents.sac.config import load_config
+from agents.sac.trainer import build, learn
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tiny")
+    cfg = load_config("configs/tiny.toml", {"output": str(out), "total_steps": 20, "checkpoint_every": 20})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run = learn(build(cfg))
+    return run, cfg
+
+
+def test_training_runs_and_losses_are_finite(trained):
+    run, cfg = trained
+    assert run.model.num_timesteps == 20
+    assert run.generative.n_steps == 20 - cfg.learning_starts
+    for p in run.model.policy.parameters():
+        assert torch.isfinite(p).all()
+    assert torch.isfinite(run.model.log_ent_coef).all()
+    losses = run.generative.last_losses
+    assert set(losses) == {"total", "content", "style", "contrastive"}
+    assert all(math.isfinite(v) for v in losses.values())
+    history = [json.loads(x) for x in (run.directory / "eval.jsonl").read_text().splitlines()]
+    assert [h["step"] for h in history] == [0, 20] and all(math.isfinite(h["mean_reward"]) for h in history)
+    assert list((run.directory / "tb").rglob("events.out.tfevents*"))
+
+
+def test_checkpoint_and_exported_weights_written(trained):
+    run, _ = trained
+    ckpt = run.directory / "checkpoints"
+    assert (ckpt / "last.zip").is_file() and (ckpt / "generative.pt").is_file()
+    assert json.loads((ckpt / "last.json").read_text())["num_timesteps"] == 20
+    assert not list(ckpt.glob("*.tmp"))
+    from agents.release import load_checkpoint
+
+    actor, builder, meta = load_checkpoint(run.directory / "final.pt")
+    assert meta["num_timesteps"] == 20
+    assert (run.directory / "final.pt").stat().st_size < 3_000_000
+
+
+def test_loaded_model_gives_the_same_deterministic_actions(trained):
+    run, _ = trained
+    loaded = SAC.load(run.directory / "checkpoints" / "last.zip", device="cpu")
+    rng = np.random.default_rng(0)
+    obs = {k: rng.integers(0, 256, (2, *run.model.observation_space[k].shape), dtype=np.uint8)
+           for k in ("moving", "style")}
+    a, _ = run.model.predict(obs, deterministic=True)
+    b, _ = loaded.predict(obs, deterministic=True)
+    np.testing.assert_array_equal(a, b)
+    for k, v in run.model.policy.builder.state_dict().items():
+        assert torch.equal(v, loaded.policy.builder.state_dict()[k])
+
+
+def test_resume_continues_from_the_saved_step(trained):
+    run, cfg = trained
+    cfg2 = load_config("configs/tiny.toml", {"output": cfg.output, "total_steps": 26, "checkpoint_every": 20})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        resumed = build(cfg2, resume=True)
+        assert resumed.resumed and resumed.model.num_timesteps == 20
+        assert resumed.generative.n_steps == run.generative.n_steps
+        calls = resumed.model.policy.actor.optimizer.param_groups[0]["calls"]
+        assert calls == run.model.policy.actor.optimizer.param_groups[0]["calls"]
+        learn(resumed)
+    assert resumed.model.num_timesteps == 26
+    assert resumed.model.policy.actor.optimizer.param_groups[0]["calls"] == calls + 6
+    assert json.loads((resumed.directory / "checkpoints" / "last.json").read_text())["num_timesteps"] == 26
+
+
+def test_cli_bad_input_exits_2(capsys):
+    from styleenv.cli import main
+
+    assert main(["train", "--config", "configs/tiny.toml", "--set", "no_such_key=1"]) == 2
+    assert "unknown config key" in capsys.readouterr().err
+    assert main(["train", "--config", "/nonexistent.toml"]) == 2
