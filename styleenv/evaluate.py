@@ -660,6 +660,11 @@ def _save_frames(out: Path, agent: str, size: int, content_name: str, style_name
             save_png(Image.fromarray(_hwc(episode.images[k - 1])), folder / f"step{k}.png")
 
 
+def _short(name: str, width: int = 16) -> str:
+    stem = Path(name).stem.removeprefix("procedural-")
+    return stem if len(stem) <= width else stem[: width - 1] + "…"
+
+
 def contact_sheet(out: Path, agent: str, size: int, pairs: Sequence[tuple[str, str]], steps: Sequence[int]) -> Path | None:
     """``sheets/<agent>_<size>.png``: a row per pair (content | style | report steps), from the saved frames."""
     from styleenv.visual import grid, save_png
@@ -671,7 +676,7 @@ def contact_sheet(out: Path, agent: str, size: int, pairs: Sequence[tuple[str, s
             continue
         names = ["content.png", "style.png", *(f"step{k}.png" for k in steps)]
         rows.append([Image.open(folder / n).convert("RGB") if (folder / n).is_file() else None for n in names])
-        labels.append(f"{Path(content).stem[:14]} / {Path(style).stem[:14]}")
+        labels.append(f"{_short(content)} / {_short(style)}")
     if not rows:
         return None
     sheet = grid(rows, thumb=min(size, 160), row_labels=labels, col_labels=["content", "style", *(f"step {k}" for k in steps)])
