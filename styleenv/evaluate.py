@@ -419,6 +419,10 @@ def evaluate(
     s_idx = select(len(styles), settings.limit_styles, settings.seed, 1)
     c_names = [contents.name(i) for i in c_idx]
     s_names = [styles.name(i) for i in s_idx]
+    for kind, names in (("content", c_names), ("style", s_names)):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise EvaluationError(f"two {kind} images are named {twice[0]} (names key the CSV); rename one")
     sheet = {(c_names[i % len(c_idx)], s_names[i % len(s_idx)]) for i in range(settings.sheet_pairs)}
 
     csv_path = out / ROWS_FILE
