@@ -3,7 +3,9 @@
 
 For each size it runs a deterministic k-step sequence (square content and style of that
 size, or ``WxH``) in a fresh subprocess, after one warm-up step, and reports seconds per
-step and the process's peak resident memory. Three ways of running it:
+step and the process's peak resident memory (the Stylizer alone in its process). With
+``--compare-release-loop`` the timings come from one further process that runs the three
+methods interleaved step by step, so that load from other processes hits them alike:
 
 * ``stylizer``: :class:`agents.stylizer.Stylizer` (style encoded once, inference mode).
 * ``release``: what the released code does each step: encode the style again, run the full
@@ -30,7 +32,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MODES = ("stylizer", "release", "release-no-grad")
+MODES = ("stylizer", "release", "release-no-grad", "compare")
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -52,7 +54,7 @@ def worker(size: str, mode: str, steps: int, release: str | None, threads: int |
 
     from agents.networks import Actor, Builder
     from agents.release import load_release
-    from agents.stylizer import Stylizer
+    from agents.stylizer import Stylizer, to_uint8
 
     if threads:
         torch.set_num_threads(threads)
@@ -61,32 +63,43 @@ def worker(size: str, mode: str, steps: int, release: str | None, threads: int |
     w, h = parse_size(size)
     content, style = torch.rand(1, 3, h, w), torch.rand(1, 3, h, w)
 
-    if mode == "stylizer":
-        stylizer = Stylizer(actor, builder, device="cpu")
+    stylizer = Stylizer(actor, builder, device="cpu")
 
-        def run(n: int) -> None:
-            for _ in stylizer.sequence_tensor(content, style, steps=n).values():
-                pass
-
-    else:
-        grad = mode == "release"
-
-        def run(n: int) -> None:
-            moving = content
+    def release_steps(grad: bool):
+        moving = content
+        while True:
             with torch.set_grad_enabled(grad):
-                for _ in range(n):
-                    code = actor.encode_style(style)  # the release encodes the style every step
-                    mean, logvar = actor(moving, code)
-                    moving = builder(mean, code).detach()
-                    img = moving.clamp(0, 1).mul(255).add(0.5).to(torch.uint8)  # saved each step
-                    del code, mean, logvar, img
+                code = actor.encode_style(style)  # the release encodes the style every step
+                mean, logvar = actor(moving, code)
+                moving = builder(mean, code).detach()
+                img = moving.clamp(0, 1).mul(255).add(0.5).to(torch.uint8)  # saved each step
+                del code, mean, logvar, img
+            yield moving
 
-    run(1)  # warm-up
-    start = time.perf_counter()
-    run(steps)
-    elapsed = time.perf_counter() - start
+    def stylizer_steps():
+        for _, x in stylizer.steps(content, style, steps):
+            img = to_uint8(x)
+            del img
+            yield x
+
+    makers = {"stylizer": stylizer_steps, "release": lambda: release_steps(True),
+              "release-no-grad": lambda: release_steps(False)}
+    names = ["stylizer", "release", "release-no-grad"] if mode == "compare" else [mode]
+    for name in names:  # warm-up: one step each
+        next(makers[name]())
+    # Interleave step by step so that load from other processes falls on every method alike.
+    iters = {name: makers[name]() for name in names}
+    wall = {name: 0.0 for name in names}
+    for _ in range(steps):
+        for name in names:
+            start = time.perf_counter()
+            next(iters[name])
+            wall[name] += time.perf_counter() - start
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
-    return {"seconds_per_step": elapsed / steps, "peak_rss_mb": peak_kb / 1024.0, "threads": torch.get_num_threads()}
+    out = {"seconds_per_step": wall[names[0]] / steps, "peak_rss_mb": peak_kb / 1024.0, "threads": torch.get_num_threads()}
+    if mode == "compare":
+        out = {f"{n}_seconds_per_step": wall[n] / steps for n in names}
+    return out
 
 
 def measure(size: str, mode: str, args: argparse.Namespace) -> dict:
@@ -135,23 +148,27 @@ def main(argv: list[str] | None = None) -> int:
         except argparse.ArgumentTypeError as err:
             parser.error(str(err))
 
-    modes = [("stylizer", "")]
-    if args.compare_release_loop:
-        modes += [("release", "release_loop"), ("release-no-grad", "release_loop_no_grad")]
     results: dict[str, dict] = {}
     for size in args.sizes:
-        runs: dict[str, list[dict]] = {mode: [] for mode, _ in modes}
-        for _ in range(args.repeat):  # interleaved, so that load from other processes hits all modes
-            for mode, _ in modes:
-                runs[mode].append(measure(size, mode, args))
-        entry = best(runs["stylizer"])
-        if args.compare_release_loop:
-            for mode, key in modes[1:]:
-                other = best(runs[mode])
-                entry[f"{key}_seconds_per_step"] = other.get("seconds_per_step")
-                entry[f"{key}_peak_rss_mb"] = other.get("peak_rss_mb")
-                if "seconds_per_step" in other and "seconds_per_step" in entry:
-                    entry[f"speedup_vs_{key}"] = other["seconds_per_step"] / entry["seconds_per_step"]
+        entry: dict = {}
+        for _ in range(args.repeat):
+            alone = measure(size, "stylizer", args)  # own process: peak RSS of the stylizer alone
+            if "error" in alone:
+                entry = alone
+                break
+            entry["peak_rss_mb"] = max(entry.get("peak_rss_mb", 0.0), alone["peak_rss_mb"])
+            entry["threads"] = alone["threads"]
+            times = {"stylizer_seconds_per_step": alone["seconds_per_step"]}
+            if args.compare_release_loop:
+                times = measure(size, "compare", args)  # interleaved with the release-style loops
+            for key, value in times.items():
+                key = key.replace("stylizer_", "").replace("release-no-grad_", "release_loop_no_grad_")
+                key = key.replace("release_seconds", "release_loop_seconds")
+                entry[key] = min(entry.get(key, float("inf")), value)
+        if "seconds_per_step" in entry:
+            for key in ("release_loop", "release_loop_no_grad"):
+                if f"{key}_seconds_per_step" in entry:
+                    entry[f"speedup_vs_{key}"] = entry[f"{key}_seconds_per_step"] / entry["seconds_per_step"]
         results[size] = entry
         if not args.json:
             line = ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in entry.items())

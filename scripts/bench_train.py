@@ -3,7 +3,9 @@
 
 One "update" is what one env step costs in training: the env step (builder + VGG reward), one
 SAC gradient step (critic, temperature, actor every 4th) and one generative step (batch 8).
-``env_steps_per_second`` is the acting loop alone (policy + builder + env). With ``--buffer``
+``env_steps_per_second`` is the acting loop alone (policy + builder + env). ``--naive`` times
+the same update without the VGG savings (style statistics and content targets recomputed every
+update, every VGG pass run to relu5_1), for a same-machine, same-load comparison. With ``--buffer``
 a release-sized replay buffer (5,000 transitions) is filled with random data and the resident
 memory it adds is reported.
 
@@ -37,7 +39,20 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def bench_updates(size: int, updates: int, warmup: int, threads: int, content, style) -> dict:
+class _ToRelu5:
+    """Loss-network stand-in that always runs to relu5_1 (what an unoptimised step does)."""
+
+    def __init__(self, net):
+        self.net = net
+
+    def __call__(self, x, taps):
+        from styleenv.vgg import ALL_TAPS
+
+        feats = dict(zip(ALL_TAPS, self.net(x, ALL_TAPS)))
+        return [feats[t] for t in taps]
+
+
+def bench_updates(size: int, updates: int, warmup: int, threads: int, content, style, naive: bool = False) -> dict:
     from agents.sac.config import TrainConfig
     from agents.sac.trainer import build
 
@@ -56,6 +71,11 @@ def bench_updates(size: int, updates: int, warmup: int, threads: int, content, s
         sac_seconds[0] += time.perf_counter() - t
 
     model.train = timed_train  # timing only
+    if naive:
+        gen = run.generative
+        gen.cache.net = gen.content_cache.net = gen.net = _ToRelu5(gen.net)
+        gen.content_cache.max_bytes = 0
+        gen.cache.batch = lambda style, keys, _b=gen.cache.batch: _b(style, None)
     from stable_baselines3.common.callbacks import CallbackList
 
     callbacks = CallbackList([run.generative])
@@ -82,6 +102,8 @@ def bench_updates(size: int, updates: int, warmup: int, threads: int, content, s
         "generative_seconds_per_update": run.generative.seconds / updates,
         "env_steps_per_second": n_act / act,
         "style_cache_hit_rate": run.generative.cache.hits / max(1, run.generative.cache.hits + run.generative.cache.misses),
+        "content_cache_hit_rate": run.generative.content_cache.hits / max(1, run.generative.content_cache.hits + run.generative.content_cache.misses),
+        "naive": naive,
         "threads": th.get_num_threads(),
     }
 
@@ -122,12 +144,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--content", default=None, help="content folder (default: procedural)")
     parser.add_argument("--style", default=None, help="style folder (default: procedural)")
     parser.add_argument("--buffer", type=int, default=0, help="also fill a replay buffer of this many transitions")
+    parser.add_argument("--naive", action="store_true", help="time the update without the VGG savings")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     import warnings
 
     warnings.filterwarnings("ignore", category=UserWarning)
-    result = bench_updates(args.size, args.updates, args.warmup, args.threads, args.content, args.style)
+    result = bench_updates(args.size, args.updates, args.warmup, args.threads, args.content, args.style, args.naive)
     if args.buffer:
         result.update(bench_buffer(args.size, args.buffer))
     result["peak_rss_mb"] = peak_rss_mb()

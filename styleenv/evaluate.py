@@ -439,16 +439,18 @@ def evaluate(
     # stopped early has seen every content and style about equally often.
     pairs = sorted(((ci, si) for ci in range(len(c_idx)) for si in range(len(s_idx))),
                    key=lambda p: ((p[1] - p[0]) % len(s_idx), p[0]))  # fmt: skip
-    todo = [
+    pending = [
         (size, ci, si, name)
         for size in settings.sizes
         for ci, si in pairs
         for name in agents
-        if (name, c_names[ci], s_names[si], size) not in done and not settings.report_only
+        if (name, c_names[ci], s_names[si], size) not in done
     ]
+    todo = [] if settings.report_only else pending
     total = len(settings.sizes) * len(c_idx) * len(s_idx) * len(agents)
     log(f"evaluate: {len(agents)} agents x {len(c_idx)} contents x {len(s_idx)} styles x {len(settings.sizes)} sizes; "
-        f"{total - len(todo)} episodes already in {csv_path}, {len(todo)} to run")  # fmt: skip
+        f"{total - len(pending)} episodes already in {csv_path}, {len(todo)} to run"
+        + (f" (report only: {len(pending)} not evaluated)" if settings.report_only and pending else ""))  # fmt: skip
     bar = _progress(len(todo), settings.progress)
     envs: dict[tuple[int, str], tuple[gym.Env, _Probe]] = {}
     content_cache: dict[tuple[int, int], tuple[np.ndarray, list]] = {}
@@ -504,7 +506,7 @@ def evaluate(
             files.update(plot_all(rows, out / "plots", list(agents)))
         except ImportError as err:
             log(f"evaluate: plots skipped: {err}")
-    return Result(rows=rows, ran=len(todo), skipped=total - len(todo), files=files)
+    return Result(rows=rows, ran=len(todo), skipped=total - len(pending), files=files)
 
 
 def _check_run(path: Path, steps: int) -> None:

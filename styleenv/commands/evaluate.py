@@ -91,6 +91,6 @@ def run(args: argparse.Namespace) -> int:
     except (EvaluationError, AgentSpecError) as err:
         raise UsageError(str(err)) from None
     print(Path(result.files["table"]).read_text())
-    print(f"{result.ran} episodes run, {result.skipped} skipped (already in the CSV), "
+    print(f"{result.ran} episodes run, {result.skipped} already in the CSV, "
           f"{time.perf_counter() - start:.1f} s; outputs in {args.out}")  # fmt: skip
     return 0
