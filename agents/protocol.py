@@ -34,7 +34,7 @@ from torch import nn
 Observation = dict[str, np.ndarray]
 
 #: Agent specs accepted by :func:`make_agent` (for messages).
-AGENT_SPECS = "identity, adain, colour, release[:DIR], checkpoint:FILE"
+AGENT_SPECS = "identity, adain, colour, ours, release[:DIR], checkpoint:FILE"
 
 #: Environment variable naming the folder of the released weights, for the bare ``release`` spec.
 RELEASE_DIR_ENV = "STYLEENV_RELEASE_DIR"
@@ -169,6 +169,7 @@ def make_agent(spec: str, steps: int = 10, device: str | torch.device = "cpu") -
     - ``identity``: returns the moving image unchanged;
     - ``adain``: AdaIN at strength k/N on step k (:class:`agents.baselines.AdaINAgent`);
     - ``colour``: colour statistics transfer at strength k/N (:class:`agents.colour_transfer.ColourTransferAgent`);
+    - ``ours``: the project's own trained checkpoint, shipped with the package (:mod:`agents.default`);
     - ``release`` or ``release:DIR``: the released RLMiniStyler weights (folder with
       ``actor.pth.tar`` and ``builder.pth.tar``; bare ``release`` reads ``$STYLEENV_RELEASE_DIR``);
     - ``checkpoint:FILE``: a checkpoint of ours (:func:`agents.release.save_checkpoint`),
@@ -195,11 +196,13 @@ def make_agent(spec: str, steps: int = 10, device: str | torch.device = "cpu") -
         from agents.colour_transfer import ColourTransferAgent
 
         return "colour", ColourTransferAgent(steps)
-    if kind in ("release", "checkpoint"):
+    if kind in ("release", "checkpoint") or spec == "ours":
         from agents.release import CheckpointError
         from agents.stylizer import Stylizer
 
-        if kind == "release":
+        if spec == "ours":
+            name, load = "ours", lambda: Stylizer.default(device)
+        elif kind == "release":
             folder = arg or os.environ.get(RELEASE_DIR_ENV)
             if not folder:
                 raise AgentSpecError(f"'release' needs a folder: release:DIR (or set {RELEASE_DIR_ENV})")

@@ -126,6 +126,13 @@ class Stylizer:
         stylizer.metadata = metadata
         return stylizer
 
+    @classmethod
+    def default(cls, device: str | torch.device = "auto", **kwargs: Any) -> Stylizer:
+        """The project's own trained weights, shipped inside the package (:mod:`agents.default`)."""
+        from agents.default import default_checkpoint
+
+        return cls.from_checkpoint(default_checkpoint(), device, **kwargs)
+
     def _prepare(self, x: torch.Tensor) -> torch.Tensor:
         x = pad_to_multiple(x.to(self.device, torch.float32))
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x

@@ -223,3 +223,73 @@ def save_gif(frames: Sequence[ImageLike], path: str | Path, duration_ms: int = 3
         )
 
     return _atomic_save(path, write)
+
+
+class SequenceFolder:
+    """A stylisation sequence written to one folder: ``step-01.png`` ..., ``sheet.png``, ``sequence.gif``.
+
+    Files go into a temporary folder beside ``target``, renamed onto it by :meth:`finish`; an
+    error or interruption removes the temporary folder, so ``target`` is either complete or
+    untouched. Steps are written as they arrive; only the kept steps and the (shrunk) GIF frames
+    are held in memory.
+
+    :param target: the folder to create (replaced if it exists)
+    :param content: the content image (first GIF frame and first sheet picture)
+    :param keep: steps shown on the contact sheet (1-based)
+    :param gif_side: longer side of the GIF frames at most
+    """
+
+    def __init__(self, target: str | Path, content: ImageLike, keep: Sequence[int], gif_side: int = 512) -> None:
+        import tempfile
+
+        self.target = Path(target)
+        self.keep = set(keep)
+        self.gif_side = gif_side
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        self.staging = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self.staging, 0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary folder
+        self.content = _rgb(content)
+        self.frames = [self._gif_frame(self.content)]
+        self.kept: list[tuple[int, Image.Image]] = []
+        self.steps: list[dict] = []
+
+    def __enter__(self) -> "SequenceFolder":
+        return self
+
+    def __exit__(self, kind, *_) -> None:
+        if kind is not None:
+            import shutil
+
+            shutil.rmtree(self.staging, ignore_errors=True)
+
+    def _gif_frame(self, img: Image.Image) -> Image.Image:
+        if max(img.size) <= self.gif_side:
+            return img
+        scale = self.gif_side / max(img.size)
+        size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+        return img.resize(size, Image.Resampling.LANCZOS)
+
+    def add(self, step: int, img: ImageLike) -> None:
+        """Write step ``step``'s image (``step-NN.png``)."""
+        pic = _rgb(img)
+        name = f"step-{step:02d}.png"
+        save_png(pic, self.staging / name)
+        self.steps.append({"step": step, "path": str(self.target / name)})
+        if step in self.keep:
+            self.kept.append((step, pic))
+        self.frames.append(self._gif_frame(pic))
+
+    def finish(self, style: ImageLike, duration_ms: int = 300) -> dict:
+        """Write the sheet and the GIF, move the folder into place; returns the files written."""
+        import shutil
+
+        labels = [f"step {k}" for k, _ in self.kept]
+        save_png(contact_sheet(self.content, style, [p for _, p in self.kept], labels), self.staging / "sheet.png")
+        save_gif(self.frames, self.staging / "sequence.gif", duration_ms=duration_ms)
+        if self.target.exists():
+            shutil.rmtree(self.target)
+        os.replace(self.staging, self.target)
+        return {"folder": str(self.target), "steps": self.steps, "sheet": str(self.target / "sheet.png"),
+                "gif": str(self.target / "sequence.gif")}

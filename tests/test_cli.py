@@ -16,11 +16,22 @@ def test_no_subcommand_prints_help(capsys):
     assert "demo" in out and "usage" in out
 
 
-def test_demo_writes_a_strip(tmp_path, capsys):
+def test_demo_writes_steps_sheet_and_gif(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path), "--size", "32", "--steps", "3"]) == 0
-    strip = Image.open(tmp_path / "demo-strip.png")
-    assert strip.size == (5 * 32 + 4 * 4, 32)  # content | style | 3 steps, 4 px gaps
+    folder = tmp_path / "demo"
+    assert sorted(p.name for p in folder.iterdir()) == ["sequence.gif", "sheet.png", "step-01.png", "step-02.png",
+                                                        "step-03.png"]
+    assert Image.open(folder / "step-02.png").size == (32, 32)
+    assert Image.open(folder / "sequence.gif").n_frames == 4  # content, then 3 steps
+    assert Image.open(folder / "sheet.png").width > 5 * 32  # content | style | 3 steps, labelled
     assert "rewards by step" in capsys.readouterr().out
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left
+
+
+def test_demo_missing_checkpoint_exits_2(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path), "--checkpoint", str(tmp_path / "none.pt")]) == 2
+    assert "none.pt" in capsys.readouterr().err
+    assert not (tmp_path / "demo").exists()
 
 
 def test_demo_bad_steps_exit_2_with_one_line():

@@ -122,7 +122,6 @@ BAD = {
     "unreadable checkpoint": (["{content}", "{style}", "--checkpoint", "{garbage}"], "garbage.pt"),
     "missing checkpoint": (["{content}", "{style}", "--checkpoint", "{nowhere}/m.pt"], "m.pt"),
     "release folder without files": (["{content}", "{style}", "--release", "{empty}"], "actor.pth.tar"),
-    "no model": (["{content}", "{style}"], "--release"),
     "both models": (["{content}", "{style}", "--release", "{empty}", "--checkpoint", "{checkpoint}"], "either"),
     "zero steps": (["{content}", "{style}", "--checkpoint", "{checkpoint}", "--steps", "0"], "--steps"),
     "negative steps": (["{content}", "{style}", "--checkpoint", "{checkpoint}", "--steps", "-3"], "--steps"),

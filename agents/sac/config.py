@@ -51,7 +51,8 @@ class TrainConfig:
     :param checkpoint_every: env steps between checkpoints
     :param save_replay: also checkpoint the replay buffer (large)
     :param log_interval: episodes between SB3 log dumps
-    :param init: initial actor+builder: a styleenv checkpoint file or the released model's folder
+    :param init: initial actor+builder for fine-tuning: ``"default"`` (the shipped checkpoint), a
+        styleenv checkpoint file or the released model's folder (``None``: train from scratch)
     :param threads: torch CPU threads (0: leave as is)
     :param progress: show a progress bar
     """

@@ -20,6 +20,7 @@ from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv
 
+from agents.default import default_checkpoint
 from agents.release import CheckpointError, load_checkpoint, load_release, save_checkpoint
 from agents.sac.buffer import StyleReplayBuffer
 from agents.sac.callbacks import (
@@ -90,9 +91,13 @@ def sac_kwargs(config: TrainConfig) -> dict[str, Any]:
 
 
 def init_networks(model: SAC, path: str, device: th.device) -> str:
-    """Load actor and builder weights (ours or the released folder) into the model's policy."""
-    p = Path(path)
+    """Load actor and builder weights into the model's policy.
+
+    :param path: ``"default"`` (the shipped checkpoint, :mod:`agents.default`), a styleenv
+        checkpoint file, or the released model's folder
+    """
     try:
+        p = default_checkpoint() if path == "default" else Path(path)
         if p.is_dir():
             actor, builder = load_release(p, device)
             kind = "released model"

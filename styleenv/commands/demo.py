@@ -1,8 +1,9 @@
-"""Roll one episode on the built-in procedural images and save a strip of pictures.
+"""Stylise a built-in image pair with the project's own trained agent, through the environment.
 
-The strip shows content | style | every step. It needs no files of yours: the images are
-the project's own procedural scenes and textures, and the agent is a weight-free colour
-transfer (step k moves the colour statistics k/N of the way to the style's).
+One episode of ``styleenv/StyleTransfer-v0`` on a procedural landscape and a procedural texture
+(the project's own images, no files of yours), acted by the RLMiniStyler checkpoint shipped with
+styleenv. Writes ``OUT/demo/``: ``step-01.png`` ... (every step), ``sheet.png`` (content |
+style | the steps) and ``sequence.gif``, and prints each step's reward (minus the style loss).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import styleenv
 from styleenv.commands import UsageError
 from styleenv.procedural import procedural_content, procedural_style
 
-HELP = "roll one episode on built-in images and write a PNG strip (first run)"
+HELP = "stylise a built-in image pair with the shipped agent: every step, a contact sheet and a GIF (first run)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,31 +26,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=int, default=256, help="side of the square images (default: %(default)s)")
     parser.add_argument("--steps", type=int, default=10, help="episode length (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="which procedural pair (default: %(default)s)")
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="a styleenv checkpoint (default: the one shipped with styleenv)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from agents.colour_transfer import ColourTransferAgent
-    from styleenv.visual import hstack, save_png
+    from agents.protocol import StylizerAgent
+    from agents.release import CheckpointError
+    from agents.stylizer import Stylizer
+    from styleenv.visual import SequenceFolder
 
     if args.steps < 1:
         raise UsageError(f"--steps must be at least 1, got {args.steps}")
     if args.size < 16:
         raise UsageError(f"--size must be at least 16, got {args.size}")
+    try:
+        stylizer = Stylizer.from_checkpoint(args.checkpoint, "cpu") if args.checkpoint else Stylizer.default("cpu")
+    except CheckpointError as err:
+        raise UsageError(str(err)) from None
     content = procedural_content(args.seed, args.size)
     style = procedural_style(args.seed, args.size)
     env = gym.make(styleenv.ENV_ID, content=[content], style=[style], image_size=args.size, max_episode_steps=args.steps)
-    agent = ColourTransferAgent(args.steps)
+    agent = StylizerAgent(stylizer)
     obs, _ = env.reset(seed=args.seed, options={"content": content, "style": style})
     agent.reset(obs)
-    frames, rewards = [], []
-    done = False
-    while not done:
-        obs, reward, terminated, truncated, _ = env.step(agent.act(obs))
-        frames.append(Image.fromarray(obs["moving"].transpose(1, 2, 0)))
-        rewards.append(reward)
-        done = terminated or truncated
-    path = args.out / "demo-strip.png"
-    save_png(hstack([content, style, *frames]), path)
-    print(f"rewards by step: {' '.join(f'{r:.2f}' for r in rewards)}")
-    print(f"wrote {path} (content | style | steps 1..{len(frames)})")
+    rewards = []
+    with SequenceFolder(args.out / "demo", content, keep=range(1, args.steps + 1)) as folder:
+        done = False
+        while not done:
+            obs, reward, terminated, truncated, _ = env.step(agent.act(obs))
+            rewards.append(reward)
+            folder.add(len(rewards), Image.fromarray(obs["moving"].transpose(1, 2, 0)))
+            done = terminated or truncated
+        files = folder.finish(style)
+    print(f"rewards by step (minus the style loss): {' '.join(f'{r:.2f}' for r in rewards)}")
+    print(f"wrote {files['folder']}/: step-01.png .. step-{len(rewards):02d}.png, sheet.png, sequence.gif")
     return 0

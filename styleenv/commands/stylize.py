@@ -5,17 +5,15 @@ For each (content, style) pair, a folder ``OUT/<content>__<style>/`` receives
 ``sequence.gif`` (content, then each step). CONTENT and STYLE may be image files or folders
 (all pairs run). A pair's folder is written under a temporary name and renamed when complete.
 
-A model is needed: --release DIR (the folder holding the released actor.pth.tar and
-builder.pth.tar) or --checkpoint FILE (a checkpoint saved by styleenv).
+The model is the project's own trained checkpoint, shipped inside the package, unless
+--checkpoint FILE (a checkpoint saved by styleenv) or --release DIR (the folder holding the
+released actor.pth.tar and builder.pth.tar) names another.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,7 +27,7 @@ GIF_SIDE = 512  # longer side of the GIF frames
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("content", type=Path, metavar="CONTENT", help="content image or folder of images")
     parser.add_argument("style", type=Path, metavar="STYLE", help="style image or folder of images")
-    model = parser.add_argument_group("model (one is required)")
+    model = parser.add_argument_group("model (default: the project's own checkpoint, shipped with styleenv)")
     model.add_argument("--release", type=Path, metavar="DIR",
                        help="folder holding the released actor.pth.tar and builder.pth.tar")
     model.add_argument("--checkpoint", type=Path, metavar="FILE", help="a checkpoint saved by styleenv")
@@ -60,9 +58,6 @@ def _check_args(args: argparse.Namespace) -> list[int]:
         raise UsageError("--seed only applies with --sample (the default mean action is deterministic)")
     if not 0.0 <= args.alpha <= 1.0:
         raise UsageError(f"--alpha must lie in [0, 1], got {args.alpha}")
-    if args.release is None and args.checkpoint is None:
-        raise UsageError("no model given: pass --release DIR (the folder with the released actor.pth.tar "
-                         "and builder.pth.tar) or --checkpoint FILE")
     if args.release is not None and args.checkpoint is not None:
         raise UsageError("pass either --release or --checkpoint, not both")
     if args.out.exists() and not args.out.is_dir():
@@ -118,7 +113,9 @@ def _load_model(args: argparse.Namespace):
     try:
         if args.release is not None:
             return Stylizer.from_release(args.release, device=args.device)
-        return Stylizer.from_checkpoint(args.checkpoint, device=args.device)
+        if args.checkpoint is not None:
+            return Stylizer.from_checkpoint(args.checkpoint, device=args.device)
+        return Stylizer.default(device=args.device)
     except CheckpointError as err:
         raise UsageError(str(err)) from None
     except RuntimeError as err:  # e.g. an unavailable device
@@ -126,53 +123,20 @@ def _load_model(args: argparse.Namespace):
 
 
 def _run_pair(stylizer, content, style, target: Path, args: argparse.Namespace, keep: list[int], bar) -> dict:
-    """Write one pair's files into a temporary folder beside ``target``, then rename it."""
+    """Write one pair's files (a :class:`~styleenv.visual.SequenceFolder`: complete or absent)."""
     from agents.stylizer import to_uint8, uint8_to_pil
-    from styleenv.visual import contact_sheet, save_gif, save_png
+    from styleenv.visual import SequenceFolder
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary folder
-        start = time.perf_counter()
-        frames, kept, steps = [content], [], []
+    start = time.perf_counter()
+    with SequenceFolder(target, content, keep, gif_side=GIF_SIDE) as folder:
         code = stylizer.encode_style(style)
         for k, x in stylizer.steps(content, code, args.steps, args.sample, args.seed, args.alpha):
-            img = uint8_to_pil(to_uint8(x)[0])
-            name = f"step-{k:02d}.png"
-            save_png(img, staging / name)
-            steps.append({"step": k, "path": str(target / name)})
-            if k in keep:
-                kept.append(img)
-            frames.append(img if max(img.size) <= GIF_SIDE else _shrink(img))
+            folder.add(k, uint8_to_pil(to_uint8(x)[0]))
             bar.update(1)
         seconds = time.perf_counter() - start
-        labels = [f"step {k}" for k in keep]
-        save_png(contact_sheet(content, style, kept, labels), staging / "sheet.png")
-        save_gif(frames, staging / "sequence.gif", duration_ms=300)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return {
-        "folder": str(target),
-        "size": list(content.size),
-        "seconds": round(seconds, 3),
-        "steps": steps,
-        "sheet": str(target / "sheet.png"),
-        "gif": str(target / "sequence.gif"),
-    }
-
-
-def _shrink(img):
-    from PIL import Image
-
-    scale = GIF_SIDE / max(img.size)
-    return img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.Resampling.LANCZOS)
+        files = folder.finish(style)
+    return {"folder": files["folder"], "size": list(content.size), "seconds": round(seconds, 3),
+            "steps": files["steps"], "sheet": files["sheet"], "gif": files["gif"]}
 
 
 def _run_all(stylizer, images: dict, contents: list[Path], styles: list[Path], args, keep: list[int]) -> list[dict]:
@@ -204,7 +168,10 @@ def run(args: argparse.Namespace) -> int:
             args.out.rmdir()  # leave no empty output folder behind
         raise
     if args.json:
-        model = {"release": str(args.release)} if args.release else {"checkpoint": str(args.checkpoint)}
+        from agents.default import DEFAULT_CHECKPOINT
+
+        model = ({"release": str(args.release)} if args.release else
+                 {"checkpoint": str(args.checkpoint or DEFAULT_CHECKPOINT)})
         summary = {
             "model": model,
             "steps": args.steps,

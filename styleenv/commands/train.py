@@ -21,7 +21,8 @@ _FLAGS = {
     "seed": "random seed (also picks the held-back pairs)",
     "device": "auto, cpu or cuda",
     "output": "run folder (checkpoints, TensorBoard logs, samples, final weights)",
-    "init": "initial actor+builder: a styleenv checkpoint file or the released model's folder",
+    "init": "fine-tune from: 'default' (the shipped checkpoint), a styleenv checkpoint file or the released "
+            "model's folder",
     "checkpoint_every": "env steps between checkpoints",
     "image_every": "env steps between sample pictures",
     "eval_every": "env steps between held-back evaluations",

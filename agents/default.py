@@ -1,0 +1,59 @@
+"""The project's own trained RLMiniStyler weights, shipped inside the package.
+
+``agents/checkpoints/rlministyler.pt`` holds actor + builder only (the
+:func:`agents.release.save_checkpoint` format, about 1.5 MB); ``rlministyler.json`` beside it
+is its card: the sha256 of the file, the training command, config, steps and wall time, and
+the held-back metrics. It is the default model of ``styleenv stylize``, of ``styleenv demo``,
+of :meth:`agents.stylizer.Stylizer.default`, of the ``ours`` evaluation agent and of
+fine-tuning (``init = "default"``). Loading it needs no network; its sha256 is checked once
+per process.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from agents.release import CheckpointError
+
+CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
+DEFAULT_CHECKPOINT = CHECKPOINT_DIR / "rlministyler.pt"
+DEFAULT_CARD = CHECKPOINT_DIR / "rlministyler.json"
+
+_VERIFIED: set[tuple[str, int, int]] = set()
+
+
+def default_card() -> dict[str, Any]:
+    """The shipped checkpoint's card (sha256, training record, metrics).
+
+    :raises CheckpointError: the card is missing or not JSON (a broken install)
+    """
+    try:
+        return json.loads(DEFAULT_CARD.read_text())
+    except (OSError, ValueError) as err:
+        raise CheckpointError(f"{DEFAULT_CARD}: the shipped checkpoint's card is unreadable ({err}); "
+                              "reinstall styleenv (pip install -e .)") from None
+
+
+def default_checkpoint() -> Path:
+    """Path of the shipped checkpoint, after checking it against the card's sha256.
+
+    :raises CheckpointError: the file is missing or its sha256 is not the recorded one
+    """
+    from styleenv.weights import sha256_of
+
+    path = DEFAULT_CHECKPOINT
+    if not path.is_file():
+        raise CheckpointError(f"{path}: the shipped checkpoint is missing; reinstall styleenv (pip install -e .) "
+                              "or pass --checkpoint FILE / --release DIR")
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _VERIFIED:
+        expected = default_card().get("sha256")
+        digest = sha256_of(path)
+        if digest != expected:
+            raise CheckpointError(f"{path}: sha256 {digest[:12]}... is not the recorded {str(expected)[:12]}...; "
+                                  "the file is damaged: reinstall styleenv (pip install -e .)")
+        _VERIFIED.add(key)
+    return path

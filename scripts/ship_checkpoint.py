@@ -1,0 +1,115 @@
+"""Ship a training run's actor + builder as the package's default checkpoint, with its card.
+
+    python scripts/ship_checkpoint.py runs/default-checkpoint --eval outputs/eval-heldout \
+        --command "styleenv train --config configs/default-checkpoint.toml"
+
+Reads ``RUN/checkpoints/last.zip`` (the SB3 model; only the policy's actor and builder are
+kept: no optimiser, critic or replay state) and writes ``agents/checkpoints/rlministyler.pt``
+and its card ``rlministyler.json``: sha256, the training command, config, steps, wall time,
+the run's held-back reward history (``eval.jsonl``) and, with ``--eval``, the per-agent,
+per-step means of an evaluate output folder's ``rows.csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def policy_networks(zip_path: Path):
+    """Actor and builder of an SB3 StylePolicy zip, loaded without unpickling (weights only)."""
+    from stable_baselines3.common.save_util import load_from_zip_file
+
+    from agents.networks import Actor, Builder
+
+    _, params, _ = load_from_zip_file(zip_path, device="cpu", load_data=False)
+    state = params["policy"]
+    actor, builder = Actor(), Builder()
+    actor.load_state_dict({k[len("actor.net."):]: v for k, v in state.items() if k.startswith("actor.net.")})
+    builder.load_state_dict({k[len("builder."):]: v for k, v in state.items() if k.startswith("builder.")})
+    return actor, builder
+
+
+def held_back(config: dict) -> dict:
+    """The held-back file names of a run's config (the rule of :mod:`agents.sac.evaluation`)."""
+    from agents.sac.evaluation import holdout_split
+    from styleenv.images import list_images
+
+    split = holdout_split(config["content"], config["style"], config["holdout_content"], config["holdout_style"],
+                          config["eval_pairs"], config["seed"])
+    held = {}
+    for kind, train in (("content", split.content), ("style", split.style)):
+        if isinstance(train, list):
+            train_set = set(train)
+            held[kind] = [p.name for p in sorted(list_images(config[kind])) if str(p) not in train_set]
+    return {"rule": "agents.sac.evaluation.holdout_split (seeded permutation of the sorted files)", **held}
+
+
+def summarise_rows(rows_csv: Path) -> dict:
+    """Mean content loss, style loss and SSIM per agent and step, and the number of pairs."""
+    sums: dict[tuple[str, int], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0])
+    with open(rows_csv, newline="") as f:
+        for row in csv.DictReader(f):
+            s = sums[(row["agent"], int(row["step"]))]
+            s[0] += float(row["content_loss"])
+            s[1] += float(row["style_loss"])
+            s[2] += float(row["ssim"])
+            s[3] += 1
+    out: dict[str, dict] = defaultdict(dict)
+    for (agent, step), (c, st, ss, n) in sorted(sums.items()):
+        out[agent][str(step)] = {"content_loss": c / n, "style_loss": st / n, "ssim": ss / n, "pairs": n}
+    return dict(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run", type=Path, nargs="?", default=Path("runs/default-checkpoint"), help="training run folder")
+    parser.add_argument("--eval", type=Path, help="an evaluate output folder (its rows.csv is summarised)")
+    parser.add_argument("--command", default="", help="the training command, recorded in the card")
+    parser.add_argument("--wall-hours", type=float, default=None, help="training wall time, recorded in the card")
+    parser.add_argument("--out", type=Path, default=None, help="checkpoint path (default: the package's)")
+    args = parser.parse_args(argv)
+
+    from agents.default import DEFAULT_CARD, DEFAULT_CHECKPOINT
+    from agents.release import save_checkpoint
+    from styleenv.weights import sha256_of
+
+    zip_path = args.run / "checkpoints" / "last.zip"
+    if not zip_path.is_file():
+        parser.error(f"{zip_path}: no checkpoint; train first (styleenv train ...)")
+    steps = json.loads((args.run / "checkpoints" / "last.json").read_text())["num_timesteps"]
+    config = json.loads((args.run / "config.json").read_text())
+    actor, builder = policy_networks(zip_path)
+    out = args.out or DEFAULT_CHECKPOINT
+    meta = {"num_timesteps": steps, "image_size": config["image_size"], "source": "styleenv train (SB3 SAC)"}
+    save_checkpoint(out, actor, builder, meta)
+    history = []
+    if (args.run / "eval.jsonl").is_file():
+        for line in (args.run / "eval.jsonl").read_text().splitlines():
+            record = json.loads(line)
+            history.append({"step": record["step"], "mean_reward": record["mean_reward"],
+                            "final_style_loss": record["final_style_loss"]})
+    card = {
+        "file": out.name,
+        "sha256": sha256_of(out),
+        "bytes": out.stat().st_size,
+        "training": {"command": args.command, "env_steps": steps, "wall_hours": args.wall_hours, "config": config,
+                     "holdout": held_back(config)},
+        "heldout_reward_history": history,
+        "evaluation": summarise_rows(args.eval / "rows.csv") if args.eval else None,
+    }
+    card_path = DEFAULT_CARD if args.out is None else out.with_suffix(".json")
+    card_path.write_text(json.dumps(card, indent=1) + "\n")
+    print(f"wrote {out} ({card['bytes']:,} bytes, sha256 {card['sha256'][:12]}...) and {card_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
