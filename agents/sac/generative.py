@@ -171,4 +171,4 @@ def generative_losses(
         list(code.feature_maps()), list(code.modulations()),
     )
     total = losses.uncertainty_weighted(th.stack([l_content, l_style, l_contrast]), p)
-    return GenerativeLosses(total, float(l_content), float(l_style), float(l_contrast))
+    return GenerativeLosses(total, l_content.detach().item(), l_style.detach().item(), l_contrast.detach().item())
