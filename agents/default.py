@@ -21,9 +21,6 @@ CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 DEFAULT_CHECKPOINT = CHECKPOINT_DIR / "rlministyler.pt"
 DEFAULT_CARD = CHECKPOINT_DIR / "rlministyler.json"
 
-_VERIFIED: set[tuple[str, int, int]] = set()
-
-
 def default_card() -> dict[str, Any]:
     """The shipped checkpoint's card (sha256, training record, metrics).
 
@@ -41,19 +38,15 @@ def default_checkpoint() -> Path:
 
     :raises CheckpointError: the file is missing or its sha256 is not the recorded one
     """
-    from styleenv.weights import sha256_of
+    from styleenv.weights import has_sha256
 
     path = DEFAULT_CHECKPOINT
     if not path.is_file():
         raise CheckpointError(f"{path}: the shipped checkpoint is missing; reinstall styleenv (pip install -e .) "
                               "or pass --checkpoint FILE / --release DIR")
-    stat = path.stat()
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
-    if key not in _VERIFIED:
-        expected = default_card().get("sha256")
-        digest = sha256_of(path)
-        if digest != expected:
-            raise CheckpointError(f"{path}: sha256 {digest[:12]}... is not the recorded {str(expected)[:12]}...; "
-                                  "the file is damaged: reinstall styleenv (pip install -e .)")
-        _VERIFIED.add(key)
+    expected = str(default_card().get("sha256"))
+    match, digest = has_sha256(path, expected)
+    if not match:
+        raise CheckpointError(f"{path}: sha256 {digest[:12]}... is not the recorded {expected[:12]}...; "
+                              "the file is damaged: reinstall styleenv (pip install -e .)")
     return path

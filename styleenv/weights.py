@@ -74,6 +74,21 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def has_sha256(path: Path, expected: str) -> tuple[bool, str]:
+    """Whether a file's sha256 is ``expected``, remembered per process for each version of the file.
+
+    :return: ``(match, digest)``; the digest is ``expected`` when it was already verified
+    """
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key in _VERIFIED:
+        return True, expected
+    digest = sha256_of(path)
+    if digest == expected:
+        _VERIFIED.add(key)
+    return digest == expected, digest
+
+
 def verify(spec: WeightsFile, path: Path) -> Path:
     """Check ``path`` against the published sha256 (once per process per file).
 
@@ -82,16 +97,12 @@ def verify(spec: WeightsFile, path: Path) -> Path:
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"{spec.name}: no file at {path}. {_advice(spec)}")
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key not in _VERIFIED:
-        digest = sha256_of(path)
-        if digest != spec.sha256:
-            raise WeightsError(
-                f"{path} is not the published {spec.name} (sha256 {digest[:12]}..., "
-                f"expected {spec.sha256[:12]}...). {_advice(spec)}"
-            )
-        _VERIFIED.add(key)
+    match, digest = has_sha256(path, spec.sha256)
+    if not match:
+        raise WeightsError(
+            f"{path} is not the published {spec.name} (sha256 {digest[:12]}..., "
+            f"expected {spec.sha256[:12]}...). {_advice(spec)}"
+        )
     return path
 
 

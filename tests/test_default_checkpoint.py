@@ -15,6 +15,7 @@ from PIL import Image
 import agents.default as default
 from agents.release import CheckpointError, load_checkpoint
 from agents.stylizer import Stylizer
+from styleenv import weights
 from styleenv.weights import sha256_of
 
 
@@ -33,7 +34,7 @@ def test_loads_offline_and_stylises_a_small_image(monkeypatch):
         raise AssertionError("the shipped checkpoint must load without the network")
 
     monkeypatch.setattr(socket, "socket", no_network)
-    monkeypatch.setattr(default, "_VERIFIED", set())  # check the sha256 in this test
+    monkeypatch.setattr(weights, "_VERIFIED", set())  # check the sha256 in this test
     stylizer = Stylizer.default(device="cpu")
     assert stylizer.metadata["num_timesteps"] == default.default_card()["training"]["env_steps"]
     rng = np.random.default_rng(0)
