@@ -115,16 +115,6 @@ def measure(size: str, mode: str, args: argparse.Namespace) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def best(runs: list[dict]) -> dict:
-    """The fastest of repeated runs (the least disturbed by other load); peak RSS the largest."""
-    ok = [r for r in runs if "seconds_per_step" in r]
-    if not ok:
-        return runs[0]
-    out = dict(min(ok, key=lambda r: r["seconds_per_step"]))
-    out["peak_rss_mb"] = max(r["peak_rss_mb"] for r in ok)
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", nargs="+", default=["256", "512", "1024"], help="512 (square) or WxH")
