@@ -88,3 +88,32 @@ def test_cli_bad_input_exits_2(capsys):
     assert main(["train", "--config", "configs/tiny.toml", "--set", "no_such_key=1"]) == 2
     assert "unknown config key" in capsys.readouterr().err
     assert main(["train", "--config", "/nonexistent.toml"]) == 2
+
+
+def test_sigterm_saves_a_checkpoint_that_resumes(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "styleenv.cli", "train", "--config", "configs/tiny.toml", "--output", str(out),
+           "--set", "total_steps=100000", "--set", "checkpoint_every=0"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert "training in" in proc.stdout.readline()  # printed once the model is built
+        time.sleep(4.0)  # some steps past the warm-up
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    saved = json.loads((out / "checkpoints" / "last.json").read_text())["num_timesteps"]
+    assert saved > 0 and (out / "final.pt").is_file()
+    cfg = load_config("configs/tiny.toml", {"output": str(out), "total_steps": saved + 2})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        resumed = build(cfg, resume=True)
+    assert resumed.resumed and resumed.model.num_timesteps == saved

@@ -2,12 +2,14 @@
 
 Settings come from a TOML config (``--config``), then ``--set key=value`` overrides, then the
 explicit flags. ``--resume`` continues from ``<output>/checkpoints/last.zip`` (step count,
-schedule, optimizers; the replay buffer too if it was saved). Ctrl-C writes a checkpoint first.
+schedule, optimizers; the replay buffer too if it was saved). Ctrl-C, or SIGTERM (a job
+scheduler's stop, ``kill``), writes a checkpoint first.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 
 from styleenv.commands import UsageError
 
@@ -63,6 +65,10 @@ def config_from_args(args: argparse.Namespace):
         raise UsageError(str(err)) from None
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # learn() saves a checkpoint on any exception, then the command exits 130
+
+
 def run(args: argparse.Namespace) -> int:
     from agents.sac.trainer import build, learn
 
@@ -73,7 +79,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(err)) from None
     print(f"{'resuming' if session.resumed else 'training'} in {session.directory} "
           f"from step {session.model.num_timesteps} to {config.total_steps}")
-    learn(session)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        learn(session)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     final = session.evaluation.history[-1] if session.evaluation.history else None
     if final:
         print(f"held-back mean reward at step {final['step']}: {final['mean_reward']:.4f}")
