@@ -7,7 +7,8 @@ Reads ``RUN/checkpoints/last.zip`` (the SB3 model; only the policy's actor and b
 kept: no optimiser, critic or replay state) and writes ``agents/checkpoints/rlministyler.pt``
 and its card ``rlministyler.json``: sha256, the training command, config, steps, wall time,
 the run's held-back reward history (``eval.jsonl``) and, with ``--eval``, the per-agent,
-per-step means of an evaluate output folder's ``rows.csv``.
+per-step means of an evaluate output folder's ``rows.csv``. ``--card-only`` rewrites the card of
+an already shipped file (``torch.save`` output differs byte-wise between writes).
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--command", default="", help="the training command, recorded in the card")
     parser.add_argument("--wall-hours", type=float, default=None, help="training wall time, recorded in the card")
     parser.add_argument("--out", type=Path, default=None, help="checkpoint path (default: the package's)")
+    parser.add_argument("--card-only", action="store_true",
+                        help="keep the checkpoint file as it is (same bytes) and rewrite its card only")
     args = parser.parse_args(argv)
 
     from agents.default import DEFAULT_CARD, DEFAULT_CHECKPOINT
@@ -86,10 +89,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{zip_path}: no checkpoint; train first (styleenv train ...)")
     steps = json.loads((args.run / "checkpoints" / "last.json").read_text())["num_timesteps"]
     config = json.loads((args.run / "config.json").read_text())
-    actor, builder = policy_networks(zip_path)
     out = args.out or DEFAULT_CHECKPOINT
-    meta = {"num_timesteps": steps, "image_size": config["image_size"], "source": "styleenv train (SB3 SAC)"}
-    save_checkpoint(out, actor, builder, meta)
+    if not args.card_only:
+        actor, builder = policy_networks(zip_path)
+        meta = {"num_timesteps": steps, "image_size": config["image_size"], "source": "styleenv train (SB3 SAC)"}
+        save_checkpoint(out, actor, builder, meta)
+    elif not out.is_file():
+        parser.error(f"{out}: no checkpoint to write a card for")
     history = []
     if (args.run / "eval.jsonl").is_file():
         for line in (args.run / "eval.jsonl").read_text().splitlines():
