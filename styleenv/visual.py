@@ -7,6 +7,8 @@ an interrupted run never leaves a half-written picture behind.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -240,8 +242,6 @@ class SequenceFolder:
     """
 
     def __init__(self, target: str | Path, content: ImageLike, keep: Sequence[int], gif_side: int = 512) -> None:
-        import tempfile
-
         self.target = Path(target)
         self.keep = set(keep)
         self.gif_side = gif_side
@@ -260,8 +260,6 @@ class SequenceFolder:
 
     def __exit__(self, kind, *_) -> None:
         if kind is not None:
-            import shutil
-
             shutil.rmtree(self.staging, ignore_errors=True)
 
     def _gif_frame(self, img: Image.Image) -> Image.Image:
@@ -283,8 +281,6 @@ class SequenceFolder:
 
     def finish(self, style: ImageLike, duration_ms: int = 300) -> dict:
         """Write the sheet and the GIF, move the folder into place; returns the files written."""
-        import shutil
-
         labels = [f"step {k}" for k, _ in self.kept]
         save_png(contact_sheet(self.content, style, [p for _, p in self.kept], labels), self.staging / "sheet.png")
         save_gif(self.frames, self.staging / "sequence.gif", duration_ms=duration_ms)

@@ -21,8 +21,6 @@ from styleenv.commands import UsageError
 
 HELP = "stylise content image(s) with a style: every step as PNG, a contact sheet and a GIF"
 
-GIF_SIDE = 512  # longer side of the GIF frames
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("content", type=Path, metavar="CONTENT", help="content image or folder of images")
@@ -128,7 +126,7 @@ def _run_pair(stylizer, content, style, target: Path, args: argparse.Namespace, 
     from styleenv.visual import SequenceFolder
 
     start = time.perf_counter()
-    with SequenceFolder(target, content, keep, gif_side=GIF_SIDE) as folder:
+    with SequenceFolder(target, content, keep) as folder:
         code = stylizer.encode_style(style)
         for k, x in stylizer.steps(content, code, args.steps, args.sample, args.seed, args.alpha):
             folder.add(k, uint8_to_pil(to_uint8(x)[0]))
