@@ -21,6 +21,7 @@ CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 DEFAULT_CHECKPOINT = CHECKPOINT_DIR / "rlministyler.pt"
 DEFAULT_CARD = CHECKPOINT_DIR / "rlministyler.json"
 
+
 def default_card() -> dict[str, Any]:
     """The shipped checkpoint's card (sha256, training record, metrics).
 

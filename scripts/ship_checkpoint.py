@@ -7,14 +7,13 @@ Reads ``RUN/checkpoints/last.zip`` (the SB3 model; only the policy's actor and b
 kept: no optimiser, critic or replay state) and writes ``agents/checkpoints/rlministyler.pt``
 and its card ``rlministyler.json``: sha256, the training command, config, steps, wall time,
 the run's held-back reward history (``eval.jsonl``) and, with ``--eval``, the per-agent,
-per-step means of an evaluate output folder's ``rows.csv``. ``--card-only`` rewrites the card of
+per-step means of an evaluate output folder's ``rows.csv`` over the held-back pairs. ``--card-only`` rewrites the card of
 an already shipped file (``torch.save`` output differs byte-wise between writes).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from collections import defaultdict
@@ -53,26 +52,22 @@ def held_back(config: dict) -> dict:
     return {"rule": "agents.sac.evaluation.holdout_split (seeded permutation of the sorted files)", **held}
 
 
-def summarise_rows(rows_csv: Path) -> dict:
-    """Mean content loss, style loss and SSIM per agent and step, and the number of pairs."""
-    sums: dict[tuple[str, int], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0])
-    with open(rows_csv, newline="") as f:
-        for row in csv.DictReader(f):
-            s = sums[(row["agent"], int(row["step"]))]
-            s[0] += float(row["content_loss"])
-            s[1] += float(row["style_loss"])
-            s[2] += float(row["ssim"])
-            s[3] += 1
+def summarise_heldout(rows_csv: Path, holdout: dict) -> dict:
+    """Per agent and step, the means of an evaluate ``rows.csv`` over the held-back pairs only."""
+    from styleenv.evaluate import read_rows, summarise
+
+    rows = [r for r in read_rows(rows_csv)
+            if r["content"] in holdout.get("content", ()) and r["style"] in holdout.get("style", ())]
     out: dict[str, dict] = defaultdict(dict)
-    for (agent, step), (c, st, ss, n) in sorted(sums.items()):
-        out[agent][str(step)] = {"content_loss": c / n, "style_loss": st / n, "ssim": ss / n, "pairs": n}
+    for (agent, size, step), means in sorted(summarise(rows).items()):
+        out[agent][f"{size}px step {step}"] = means
     return dict(out)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", type=Path, nargs="?", default=Path("runs/default-checkpoint"), help="training run folder")
-    parser.add_argument("--eval", type=Path, help="an evaluate output folder (its rows.csv is summarised)")
+    parser.add_argument("--eval", type=Path, help="an evaluate output folder (its held-back rows are summarised)")
     parser.add_argument("--command", default="", help="the training command, recorded in the card")
     parser.add_argument("--wall-hours", type=float, default=None, help="training wall time, recorded in the card")
     parser.add_argument("--out", type=Path, default=None, help="checkpoint path (default: the package's)")
@@ -102,14 +97,15 @@ def main(argv: list[str] | None = None) -> int:
             record = json.loads(line)
             history.append({"step": record["step"], "mean_reward": record["mean_reward"],
                             "final_style_loss": record["final_style_loss"]})
+    holdout = held_back(config)
     card = {
         "file": out.name,
         "sha256": sha256_of(out),
         "bytes": out.stat().st_size,
         "training": {"command": args.command, "env_steps": steps, "wall_hours": args.wall_hours, "config": config,
-                     "holdout": held_back(config)},
+                     "holdout": holdout},
         "heldout_reward_history": history,
-        "evaluation": summarise_rows(args.eval / "rows.csv") if args.eval else None,
+        "evaluation": summarise_heldout(args.eval / "rows.csv", holdout) if args.eval else None,
     }
     card_path = DEFAULT_CARD if args.out is None else out.with_suffix(".json")
     card_path.write_text(json.dumps(card, indent=1) + "\n")

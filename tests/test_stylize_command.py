@@ -175,3 +175,13 @@ def test_failure_mid_pair_leaves_nothing(files, tmp_path: Path, capsys, monkeypa
         run([files["content"], files["style"], "--checkpoint", files["checkpoint"], "--steps", 2, "--out", out],
             capsys)
     assert all_files(out) == [out / "keep.txt"]
+
+
+def test_no_model_flag_uses_the_shipped_checkpoint(files, tmp_path: Path, capsys) -> None:
+    from agents.default import DEFAULT_CHECKPOINT
+
+    rc, stdout, err = run([files["content"], files["style"], "--steps", 2, "--out", tmp_path, "--json"], capsys)
+    assert rc == 0, err
+    summary = json.loads(stdout)
+    assert summary["model"] == {"checkpoint": str(DEFAULT_CHECKPOINT)}
+    assert [Path(s["path"]).is_file() for s in summary["pairs"][0]["steps"]] == [True, True]
