@@ -1,14 +1,19 @@
 """Ship a training run's actor + builder as the package's default checkpoint, with its card.
 
-    python scripts/ship_checkpoint.py runs/default-checkpoint --eval outputs/eval-heldout \
-        --command "styleenv train --config configs/default-checkpoint.toml"
+    python scripts/ship_checkpoint.py runs/default-checkpoint-stage2 --eval outputs/eval-heldout \
+        --command "styleenv train --config configs/default-checkpoint-stage2.toml" --wall-hours 1.7 \
+        --continues runs/default-checkpoint/card.json
 
 Reads ``RUN/checkpoints/last.zip`` (the SB3 model; only the policy's actor and builder are
 kept: no optimiser, critic or replay state) and writes ``agents/checkpoints/rlministyler.pt``
-and its card ``rlministyler.json``: sha256, the training command, config, steps, wall time,
-the run's held-back reward history (``eval.jsonl``) and, with ``--eval``, the per-agent,
-per-step means of an evaluate output folder's ``rows.csv`` over the held-back pairs. ``--card-only`` rewrites the card of
-an already shipped file (``torch.save`` output differs byte-wise between writes).
+and its card ``rlministyler.json``: sha256, and per training stage the command, config, steps,
+wall time and held-back reward history (``eval.jsonl``); with ``--eval``, the per-agent,
+per-step means of an evaluate output folder's ``rows.csv`` over the held-back pairs.
+
+A run that started from an earlier checkpoint (its config's ``init``) passes that checkpoint's
+card with ``--continues``: its stages come first, after checking that its sha256 is the init
+file's and that it held back the same files. ``--card-only`` rewrites the card of an already
+shipped file (``torch.save`` output differs byte-wise between writes).
 """
 
 from __future__ import annotations
@@ -52,6 +57,26 @@ def held_back(config: dict) -> dict:
     return {"rule": "agents.sac.evaluation.holdout_split (seeded permutation of the sorted files)", **held}
 
 
+def earlier_stages(card_path: Path, config: dict, holdout: dict) -> list[dict]:
+    """The training stages of the checkpoint a run started from (``--continues CARD``)."""
+    from styleenv.weights import sha256_of
+
+    card = json.loads(card_path.read_text())
+    init = config.get("init")
+    if not init or init == "default" or not Path(init).is_file():
+        raise SystemExit(f"--continues: the run's config has no init file to match ({init!r})")
+    if sha256_of(Path(init)) != card["sha256"]:
+        raise SystemExit(f"--continues: {card_path} describes another file than the run's init {init}")
+    training = card["training"]
+    if training["holdout"] != holdout:
+        raise SystemExit(f"--continues: {card_path} held back other files than this run")
+    stages = training.get("stages")
+    if stages is None:  # a one-stage card
+        stages = [{k: training[k] for k in ("command", "env_steps", "wall_hours", "config")}
+                  | {"heldout_reward_history": card.get("heldout_reward_history", [])}]
+    return stages
+
+
 def summarise_heldout(rows_csv: Path, holdout: dict) -> dict:
     """Per agent and step, the means of an evaluate ``rows.csv`` over the held-back pairs only."""
     from styleenv.evaluate import read_rows, summarise
@@ -70,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval", type=Path, help="an evaluate output folder (its held-back rows are summarised)")
     parser.add_argument("--command", default="", help="the training command, recorded in the card")
     parser.add_argument("--wall-hours", type=float, default=None, help="training wall time, recorded in the card")
+    parser.add_argument("--continues", type=Path, default=None,
+                        help="card of the checkpoint the run started from (its training stages come first)")
     parser.add_argument("--out", type=Path, default=None, help="checkpoint path (default: the package's)")
     parser.add_argument("--card-only", action="store_true",
                         help="keep the checkpoint file as it is (same bytes) and rewrite its card only")
@@ -84,27 +111,33 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{zip_path}: no checkpoint; train first (styleenv train ...)")
     steps = json.loads((args.run / "checkpoints" / "last.json").read_text())["num_timesteps"]
     config = json.loads((args.run / "config.json").read_text())
-    out = args.out or DEFAULT_CHECKPOINT
-    if not args.card_only:
-        actor, builder = policy_networks(zip_path)
-        meta = {"num_timesteps": steps, "image_size": config["image_size"], "source": "styleenv train (SB3 SAC)"}
-        save_checkpoint(out, actor, builder, meta)
-    elif not out.is_file():
-        parser.error(f"{out}: no checkpoint to write a card for")
+    holdout = held_back(config)
     history = []
     if (args.run / "eval.jsonl").is_file():
         for line in (args.run / "eval.jsonl").read_text().splitlines():
             record = json.loads(line)
             history.append({"step": record["step"], "mean_reward": record["mean_reward"],
                             "final_style_loss": record["final_style_loss"]})
-    holdout = held_back(config)
+    stage = {"command": args.command, "env_steps": steps, "wall_hours": args.wall_hours, "config": config,
+             "heldout_reward_history": history}
+    if config.get("init") and Path(config["init"]).is_file():
+        stage["init_sha256"] = sha256_of(Path(config["init"]))
+    stages = (earlier_stages(args.continues, config, holdout) if args.continues else []) + [stage]
+    total_steps = sum(s["env_steps"] for s in stages)
+    out = args.out or DEFAULT_CHECKPOINT
+    if not args.card_only:
+        actor, builder = policy_networks(zip_path)
+        meta = {"num_timesteps": total_steps, "image_size": config["image_size"], "source": "styleenv train (SB3 SAC)"}
+        save_checkpoint(out, actor, builder, meta)
+    elif not out.is_file():
+        parser.error(f"{out}: no checkpoint to write a card for")
+    hours = [s["wall_hours"] for s in stages]
     card = {
         "file": out.name,
         "sha256": sha256_of(out),
         "bytes": out.stat().st_size,
-        "training": {"command": args.command, "env_steps": steps, "wall_hours": args.wall_hours, "config": config,
-                     "holdout": holdout},
-        "heldout_reward_history": history,
+        "training": {"env_steps": total_steps, "wall_hours": None if None in hours else round(sum(hours), 2),
+                     "holdout": holdout, "stages": stages},
         "evaluation": summarise_heldout(args.eval / "rows.csv", holdout) if args.eval else None,
     }
     card_path = DEFAULT_CARD if args.out is None else out.with_suffix(".json")

@@ -24,9 +24,12 @@ def test_card_records_the_file_and_its_training():
     assert sha256_of(default.DEFAULT_CHECKPOINT) == card["sha256"]
     assert default.DEFAULT_CHECKPOINT.stat().st_size == card["bytes"] < 2_000_000  # actor + builder only
     training = card["training"]
-    assert training["command"].startswith("styleenv train") and training["env_steps"] > 0
-    assert training["config"]["image_size"] > 0
-    assert len(training["holdout"]["content"]) == training["config"]["holdout_content"]
+    stages = training["stages"]
+    assert stages and training["env_steps"] == sum(stage["env_steps"] for stage in stages) > 0
+    for stage in stages:
+        assert stage["command"].startswith("styleenv train") and stage["config"]["image_size"] > 0
+        assert len(training["holdout"]["content"]) == stage["config"]["holdout_content"]
+        assert len(training["holdout"]["style"]) == stage["config"]["holdout_style"]
 
 
 def test_loads_offline_and_stylises_a_small_image(monkeypatch):

@@ -1,0 +1,76 @@
+"""scripts/ship_checkpoint.py: a run becomes a small checkpoint with a card, stages chained."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+
+from agents.release import load_checkpoint
+from agents.sac.config import load_config
+from agents.sac.trainer import build, learn
+from styleenv.weights import sha256_of
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("ship_checkpoint", ROOT / "scripts" / "ship_checkpoint.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _train(out: Path, steps: int, init: Path | None = None):
+    overrides = {"output": str(out), "total_steps": steps, "checkpoint_every": steps}
+    if init is not None:
+        overrides["init"] = str(init)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return learn(build(load_config(ROOT / "configs" / "tiny.toml", overrides)))
+
+
+def test_two_stages_chain_into_one_card(tmp_path):
+    ship = _script().main
+    _train(tmp_path / "run1", 8)
+    first = tmp_path / "first.pt"
+    assert ship([str(tmp_path / "run1"), "--out", str(first), "--command", "styleenv train --config a.toml",
+                 "--wall-hours", "0.5"]) == 0
+    run2 = _train(tmp_path / "run2", 6, init=first)
+    second = tmp_path / "second.pt"
+    assert ship([str(tmp_path / "run2"), "--out", str(second), "--command", "styleenv train --config b.toml",
+                 "--wall-hours", "0.25", "--continues", str(first.with_suffix(".json"))]) == 0
+
+    card = json.loads(second.with_suffix(".json").read_text())
+    assert card["sha256"] == sha256_of(second)
+    training = card["training"]
+    assert [s["command"] for s in training["stages"]] == ["styleenv train --config a.toml",
+                                                          "styleenv train --config b.toml"]
+    assert [s["env_steps"] for s in training["stages"]] == [8, 6] and training["env_steps"] == 14
+    assert training["wall_hours"] == 0.75
+    assert training["stages"][1]["init_sha256"] == sha256_of(first)
+    actor, builder, meta = load_checkpoint(second)
+    assert meta["num_timesteps"] == 14
+    trained_actor, trained_builder = run2.model.policy.networks
+    for mine, theirs in ((actor, trained_actor), (builder, trained_builder)):
+        for key, value in mine.state_dict().items():
+            assert torch.equal(value, theirs.state_dict()[key])
+
+
+def test_continues_refuses_a_card_of_another_file(tmp_path):
+    ship = _script().main
+    _train(tmp_path / "run1", 6)
+    first = tmp_path / "first.pt"
+    ship([str(tmp_path / "run1"), "--out", str(first), "--command", "styleenv train"])
+    _train(tmp_path / "run2", 6, init=first)
+    card = json.loads(first.with_suffix(".json").read_text())
+    card["sha256"] = "0" * 64
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(card))
+    with pytest.raises(SystemExit, match="another file"):
+        ship([str(tmp_path / "run2"), "--out", str(tmp_path / "second.pt"), "--command", "styleenv train",
+              "--continues", str(other)])
