@@ -1,7 +1,7 @@
 """Ship a training run's actor + builder as the package's default checkpoint, with its card.
 
-    python scripts/ship_checkpoint.py runs/default-checkpoint-stage2 --eval outputs/eval-heldout \
-        --command "styleenv train --config configs/default-checkpoint-stage2.toml" --wall-hours 1.7 \
+    python scripts/ship_checkpoint.py runs/default-checkpoint-stage2 --eval outputs/eval-final \
+        --command "styleenv train --config configs/default-checkpoint-stage2.toml --verbose" --wall-hours 1.38 \
         --continues runs/default-checkpoint/card.json
 
 Reads ``RUN/checkpoints/last.zip`` (the SB3 model; only the policy's actor and builder are
