@@ -2,7 +2,7 @@
 
     python scripts/ship_checkpoint.py runs/default-checkpoint-stage2 --eval outputs/eval-final \
         --command "styleenv train --config configs/default-checkpoint-stage2.toml --verbose" --wall-hours 1.38 \
-        --continues runs/default-checkpoint/card.json
+        --continues runs/default-checkpoint/final.json
 
 Reads ``RUN/checkpoints/last.zip`` (the SB3 model; only the policy's actor and builder are
 kept: no optimiser, critic or replay state) and writes ``agents/checkpoints/rlministyler.pt``
@@ -57,24 +57,19 @@ def held_back(config: dict) -> dict:
     return {"rule": "agents.sac.evaluation.holdout_split (seeded permutation of the sorted files)", **held}
 
 
-def earlier_stages(card_path: Path, config: dict, holdout: dict) -> list[dict]:
-    """The training stages of the checkpoint a run started from (``--continues CARD``)."""
-    from styleenv.weights import sha256_of
+def earlier_stages(card_path: Path, init_sha256: str | None, holdout: dict) -> list[dict]:
+    """The training stages of the checkpoint a run started from (``--continues CARD``).
 
+    :param init_sha256: sha256 of the run's ``init`` file (``None``: the run has none)
+    """
     card = json.loads(card_path.read_text())
-    init = config.get("init")
-    if not init or init == "default" or not Path(init).is_file():
-        raise SystemExit(f"--continues: the run's config has no init file to match ({init!r})")
-    if sha256_of(Path(init)) != card["sha256"]:
-        raise SystemExit(f"--continues: {card_path} describes another file than the run's init {init}")
-    training = card["training"]
-    if training["holdout"] != holdout:
+    if init_sha256 is None:
+        raise SystemExit("--continues: the run's config has no init file to match")
+    if init_sha256 != card["sha256"]:
+        raise SystemExit(f"--continues: {card_path} describes another file than the run's init")
+    if card["training"]["holdout"] != holdout:
         raise SystemExit(f"--continues: {card_path} held back other files than this run")
-    stages = training.get("stages")
-    if stages is None:  # a one-stage card
-        stages = [{k: training[k] for k in ("command", "env_steps", "wall_hours", "config")}
-                  | {"heldout_reward_history": card.get("heldout_reward_history", [])}]
-    return stages
+    return card["training"]["stages"]
 
 
 def summarise_heldout(rows_csv: Path, holdout: dict) -> dict:
@@ -122,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
              "heldout_reward_history": history}
     if config.get("init") and Path(config["init"]).is_file():
         stage["init_sha256"] = sha256_of(Path(config["init"]))
-    stages = (earlier_stages(args.continues, config, holdout) if args.continues else []) + [stage]
+    stages = [stage]
+    if args.continues:
+        stages = earlier_stages(args.continues, stage.get("init_sha256"), holdout) + stages
     total_steps = sum(s["env_steps"] for s in stages)
     out = args.out or DEFAULT_CHECKPOINT
     if not args.card_only:
