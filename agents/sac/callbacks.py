@@ -102,7 +102,7 @@ class GenerativeCallback(BaseCallback):
         policy.generative_optimizer.zero_grad()
         out.total.backward()
         policy.generative_optimizer.step()
-        values = {"total": float(out.total), "content": out.content, "style": out.style,
+        values = {"total": out.total.detach().item(), "content": out.content, "style": out.style,
                   "contrastive": out.contrastive}
         for key, value in values.items():
             self.logger.record_mean(f"generative/{key}", value)
