@@ -1,7 +1,7 @@
 """Ship a training run's actor + builder as the package's default checkpoint, with its card.
 
     python scripts/ship_checkpoint.py runs/default-checkpoint-stage2 --eval outputs/eval-final \
-        --command "styleenv train --config configs/default-checkpoint-stage2.toml --verbose" --wall-hours 1.38 \
+        --command "styleenv train --config configs/default-checkpoint-stage2.toml --verbose" --wall-hours 2.88 \
         --continues runs/default-checkpoint/final.json
 
 Reads ``RUN/checkpoints/last.zip`` (the SB3 model; only the policy's actor and builder are
