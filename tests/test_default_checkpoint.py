@@ -14,7 +14,7 @@ from PIL import Image
 
 import agents.default as default
 from agents.release import CheckpointError, load_checkpoint
-from agents.stylizer import Stylizer
+from agents.stylizer import Stylizer, as_batch
 from styleenv import weights
 from styleenv.weights import sha256_of
 
@@ -48,6 +48,26 @@ def test_loads_offline_and_stylises_a_small_image(monkeypatch):
     first, last = (np.asarray(s, dtype=np.float32) for s in (steps[0], steps[-1]))
     assert np.abs(first - np.asarray(content, dtype=np.float32)).mean() > 1.0  # it changed the image
     assert np.abs(last - first).mean() > 0.1  # and each step goes on changing it
+
+
+def test_its_sequence_progresses_on_the_built_in_pairs():
+    """What the README's first run shows: each step closer to the style, further from the photo."""
+    from styleenv.losses import paper_content_loss, paper_style_loss
+    from styleenv.procedural import procedural_content, procedural_style
+    from styleenv.vgg import loss_network
+
+    net, stylizer = loss_network("cpu"), Stylizer.default(device="cpu")
+    style_by_step, content_by_step = torch.zeros(10), torch.zeros(10)
+    for seed in range(4):
+        content = as_batch(procedural_content(seed, 128))  # (1, 3, 128, 128)
+        style = as_batch(procedural_style(seed + 7, 128))
+        with torch.no_grad():
+            for k, image in stylizer.steps(content, style, steps=10):
+                image = image.clamp(0.0, 1.0)
+                style_by_step[k - 1] += paper_style_loss(net, image, style).item()
+                content_by_step[k - 1] += paper_content_loss(net, image, content).item()
+    assert (style_by_step.diff() < 0).all(), style_by_step / 4  # means over the 4 pairs
+    assert (content_by_step.diff() > 0).all(), content_by_step / 4
 
 
 def test_a_damaged_file_is_refused(tmp_path, monkeypatch):
