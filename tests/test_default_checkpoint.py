@@ -14,7 +14,7 @@ from PIL import Image
 
 import agents.default as default
 from agents.release import CheckpointError, load_checkpoint
-from agents.stylizer import Stylizer, as_batch
+from agents.stylizer import Stylizer, as_batch, to_uint8
 from styleenv import weights
 from styleenv.weights import sha256_of
 
@@ -52,20 +52,21 @@ def test_loads_offline_and_stylises_a_small_image(monkeypatch):
 
 def test_its_sequence_progresses_on_the_built_in_pairs():
     """What the README's first run shows: each step closer to the style, further from the photo."""
-    from styleenv.losses import paper_content_loss, paper_style_loss
+    from styleenv.evaluate import PairMetrics
     from styleenv.procedural import procedural_content, procedural_style
     from styleenv.vgg import loss_network
 
     net, stylizer = loss_network("cpu"), Stylizer.default(device="cpu")
     style_by_step, content_by_step = torch.zeros(10), torch.zeros(10)
     for seed in range(4):
-        content = as_batch(procedural_content(seed, 128))  # (1, 3, 128, 128)
+        content = as_batch(procedural_content(seed, 128))  # (1, 3, 128, 128) float
         style = as_batch(procedural_style(seed + 7, 128))
-        with torch.no_grad():
-            for k, image in stylizer.steps(content, style, steps=10):
-                image = image.clamp(0.0, 1.0)
-                style_by_step[k - 1] += paper_style_loss(net, image, style).item()
-                content_by_step[k - 1] += paper_content_loss(net, image, content).item()
+        style_stats = PairMetrics.style_stats(net, to_uint8(style)[0].numpy())
+        metrics = PairMetrics(net, to_uint8(content)[0].numpy(), style_stats)  # uint8, as evaluated
+        images = [to_uint8(image)[0].numpy() for _, image in stylizer.steps(content, style, steps=10)]
+        for k, row in enumerate(metrics.measure(images, [None] * len(images))):
+            style_by_step[k] += row["style_loss"]
+            content_by_step[k] += row["content_loss"]
     assert (style_by_step.diff() < 0).all(), style_by_step / 4  # means over the 4 pairs
     assert (content_by_step.diff() > 0).all(), content_by_step / 4
 
