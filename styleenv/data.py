@@ -53,7 +53,7 @@ class ImageSource:
     * a folder, searched recursively for :data:`~styleenv.images.IMAGE_EXTENSIONS`;
     * a single image file;
     * a single in-memory image (PIL image, numpy array, torch tensor);
-    * a list mixing paths and in-memory images.
+    * a list mixing folders, file paths and in-memory images.
 
     Files are checked cheaply at construction (header, size limit and Pillow's ``verify``), so that
     a broken data set fails at once rather than mid-run; they are fully decoded when used, and an
@@ -145,7 +145,9 @@ class ImageSource:
         if not sources:
             raise ValueError(f"no {self.kind} images: {what} is empty")
         for index, src in enumerate(sources):
-            if isinstance(src, (str, Path)):
+            if isinstance(src, (str, Path)) and Path(src).is_dir():
+                self._add_files(list_images(src), allow_empty=True)
+            elif isinstance(src, (str, Path)):
                 self._add_files([Path(src)], allow_empty=True)
             else:
                 try:

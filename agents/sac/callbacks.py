@@ -256,6 +256,33 @@ class EvalCallback(BaseCallback):
         return strip
 
 
+class TimeLimitCallback(BaseCallback):
+    """Stops ``learn`` once ``minutes`` have passed since training started.
+
+    The step under way finishes; the trainer then writes its checkpoint and ``final.pt``, so
+    leave a little time (seconds) after the limit for those writes.
+
+    :param minutes: wall-clock budget of training
+    """
+
+    def __init__(self, minutes: float, verbose: int = 0) -> None:
+        super().__init__(verbose)
+        self.seconds = minutes * 60.0
+        self.start = 0.0
+        self.stopped = False
+
+    def _on_training_start(self) -> None:
+        self.start = time.monotonic()
+
+    def _on_step(self) -> bool:
+        if time.monotonic() - self.start < self.seconds:
+            return True
+        self.stopped = True
+        if self.verbose:
+            print(f"time limit of {self.seconds / 60:g} min reached at step {self.num_timesteps}")
+        return False
+
+
 class TqdmCallback(BaseCallback):
     """A tqdm progress bar over env steps (SB3's own bar needs ``rich``).
 

@@ -18,8 +18,9 @@ class ConfigError(ValueError):
 class TrainConfig:
     """Everything a training run needs. Defaults are the release's hyper-parameters.
 
-    :param content: content images (folder or file), ``None`` for the procedural set
-    :param style: style images (folder or file), ``None`` for the procedural set
+    :param content: content images (folder, file or list of folders), ``None`` for the procedural
+        set; a list holds back from its first folder only (:mod:`agents.sac.evaluation`)
+    :param style: style images (folder, file or list of folders), ``None`` for the procedural set
     :param image_size: side of the square training crops (multiple of 4)
     :param load_size: resize before the random crop (default ``2 * image_size``)
     :param total_steps: env steps in all (one SAC + generative update per step after warm-up)
@@ -32,6 +33,7 @@ class TrainConfig:
     :param betas: Adam betas
     :param buffer_size: replay transitions
     :param batch_size: replay batch
+    :param generative_batch_size: replay batch of the generative update (0: ``batch_size``)
     :param learning_starts: warm-up steps of uniform latent actions before updates
     :param tau: target smoothing
     :param gamma: discount
@@ -54,11 +56,13 @@ class TrainConfig:
     :param init: initial actor+builder for fine-tuning: ``"default"`` (the shipped checkpoint), a
         styleenv checkpoint file or the released model's folder (``None``: train from scratch)
     :param threads: torch CPU threads (0: leave as is)
+    :param time_limit: minutes of training after which the run stops cleanly, saving a checkpoint
+        and ``final.pt`` (0: no limit); the time left is counted from the start of ``learn``
     :param progress: show a progress bar
     """
 
-    content: str | None = None
-    style: str | None = None
+    content: str | list[str] | None = None
+    style: str | list[str] | None = None
     image_size: int = 256
     load_size: int | None = None
     total_steps: int = 100_000
@@ -71,6 +75,7 @@ class TrainConfig:
     betas: tuple[float, float] = (0.5, 0.9)
     buffer_size: int = 5_000
     batch_size: int = 8
+    generative_batch_size: int = 0
     learning_starts: int = 8
     tau: float = 0.005
     gamma: float = 0.99
@@ -92,6 +97,7 @@ class TrainConfig:
     log_interval: int = 1
     init: str | None = None
     threads: int = 0
+    time_limit: float = 0.0
     progress: bool = True
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -102,8 +108,10 @@ class TrainConfig:
         for key in ("total_steps", "buffer_size", "batch_size", "episode_steps", "actor_update_every"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"{key} must be at least 1, got {getattr(self, key)}")
-        if self.batch_size < 2:
-            raise ConfigError("batch_size must be at least 2 (the contrastive loss compares pairs)")
+        if self.batch_size < 2 or self.generative_batch_size == 1:
+            raise ConfigError("batch_size and generative_batch_size must be at least 2 (the contrastive loss compares pairs)")
+        if self.generative_batch_size < 0 or self.time_limit < 0:
+            raise ConfigError("generative_batch_size and time_limit must not be negative")
         if self.actor_lr <= 0 or self.learning_rate <= 0 or self.generative_lr <= 0:
             raise ConfigError("learning rates must be positive")
         if self.action_dtype not in ("float16", "float32"):
@@ -129,6 +137,10 @@ def _coerce(key: str, value: Any) -> Any:
     if value is None or (isinstance(value, str) and value.lower() in ("none", "null") and key in
                          ("content", "style", "load_size", "init")):
         return None
+    if key in ("content", "style") and isinstance(value, (list, tuple)):
+        if not value or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{key} must be a folder, a file or a non-empty list of folders, got {value!r}")
+        return [str(v) for v in value]
     try:
         if key == "betas":
             b = tuple(float(v) for v in value)

@@ -3,7 +3,9 @@
 Hold-back rule (documented, seeded): the files of each folder are sorted by path; a
 ``numpy.random.default_rng(seed)`` permutation of each list picks the first ``n_content``
 content and ``n_style`` style files as held back (never used in training); held-back pair ``i``
-is (held content ``i mod n_content``, held style ``i mod n_style``).
+is (held content ``i mod n_content``, held style ``i mod n_style``). A source given as a list of
+folders holds back from its first folder only, by the same rule; every image of the other
+folders is used for training (so adding folders never changes which files are held back).
 """
 
 from __future__ import annotations
@@ -34,7 +36,11 @@ class Split:
     pairs: list[tuple[Any, Any]]
 
 
-def _pick(source: str | None, n: int, rng: np.random.Generator) -> tuple[Any, list[Any]]:
+def _pick(source: str | list[str] | None, n: int, rng: np.random.Generator) -> tuple[Any, list[Any]]:
+    if isinstance(source, (list, tuple)):
+        first, held = _pick(source[0], n, rng)
+        rest = [str(p) for folder in source[1:] for p in list_images(folder)]
+        return (first if isinstance(first, list) else [first]) + rest, held
     if source is None or n <= 0 or not Path(source).is_dir():
         return source, []
     files = sorted(list_images(source))
@@ -46,7 +52,7 @@ def _pick(source: str | None, n: int, rng: np.random.Generator) -> tuple[Any, li
     return [str(p) for p in train], [str(p) for p in held]
 
 
-def holdout_split(content: str | None, style: str | None, n_content: int, n_style: int,
+def holdout_split(content: str | list[str] | None, style: str | list[str] | None, n_content: int, n_style: int,
                   n_pairs: int, seed: int) -> Split:
     """Split folders into training files and held-back pairs (see the module docstring).
 

@@ -27,6 +27,7 @@ from agents.sac.callbacks import (
     CheckpointCallback,
     EvalCallback,
     GenerativeCallback,
+    TimeLimitCallback,
     TqdmCallback,
     load_generative_state,
 )
@@ -63,6 +64,11 @@ def make_env(config: TrainConfig, content: Any, style: Any, device: th.device, s
     if seed is not None:
         env.action_space.seed(seed)
     return env
+
+
+def _first(source: Any) -> Any:
+    """The first folder of a list of folders (the one pairs are held back from)."""
+    return source[0] if isinstance(source, list) else source
 
 
 def sac_kwargs(config: TrainConfig) -> dict[str, Any]:
@@ -121,7 +127,7 @@ def build(config: TrainConfig, resume: bool = False, verbose: int = 0) -> Run:
     split = holdout_split(config.content, config.style, config.holdout_content, config.holdout_style,
                           config.eval_pairs, config.seed)
     env = DummyVecEnv([lambda: Monitor(make_env(config, split.content, split.style, device, config.seed))])
-    eval_env = make_env(config, config.content, config.style, device)  # pinned pairs only
+    eval_env = make_env(config, _first(config.content), _first(config.style), device)  # pinned pairs only
     last = ckpt_dir / "last.zip"
     resumed = bool(resume and last.is_file())
     if resumed:
@@ -140,7 +146,8 @@ def build(config: TrainConfig, resume: bool = False, verbose: int = 0) -> Run:
     bind_env(env, actor, builder)
     eval_env.bind(actor, builder)
     net = loss_network(device)
-    generative = GenerativeCallback(net, every=config.generative_every)
+    generative = GenerativeCallback(net, every=config.generative_every,
+                                    batch_size=config.generative_batch_size or None)
     if resumed:
         load_generative_state(ckpt_dir, model, generative)
     checkpoint = CheckpointCallback(ckpt_dir, config.checkpoint_every, config.save_replay, generative, verbose)
@@ -169,6 +176,8 @@ def learn(run: Run, progress: bool | None = None) -> Run:
     model, config = run.model, run.config
     remaining = config.total_steps - model.num_timesteps
     callbacks = [run.generative, run.checkpoint, run.evaluation]
+    if config.time_limit > 0:
+        callbacks.append(TimeLimitCallback(config.time_limit, verbose=1))
     if config.progress if progress is None else progress:
         callbacks.append(TqdmCallback())
     if remaining > 0:

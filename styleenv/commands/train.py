@@ -29,6 +29,7 @@ _FLAGS = {
     "image_every": "env steps between sample pictures",
     "eval_every": "env steps between held-back evaluations",
     "threads": "torch CPU threads (0: default)",
+    "time_limit": "minutes of training, then a clean stop (checkpoint and final.pt written); 0: none",
 }
 
 
