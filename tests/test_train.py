@@ -76,6 +76,7 @@ def test_resume_continues_from_the_saved_step(trained):
         assert resumed.generative.n_steps == run.generative.n_steps
         calls = resumed.model.policy.actor.optimizer.param_groups[0]["calls"]
         assert calls == run.model.policy.actor.optimizer.param_groups[0]["calls"]
+        assert resumed.model.replay_buffer.size() >= cfg2.batch_size  # refilled: no replay.pkl was saved
         learn(resumed)
     assert resumed.model.num_timesteps == 26
     assert resumed.model.policy.actor.optimizer.param_groups[0]["calls"] == calls + 6

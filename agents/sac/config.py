@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,3 +207,36 @@ def parse_set(items: list[str]) -> dict[str, Any]:
                 value = raw
         out[key.strip()] = value
     return out
+
+
+#: Keys a resumed run may change; any other key keeps the value in the run's ``config.json``.
+RESUME_KEYS = frozenset({
+    "total_steps", "time_limit", "device", "threads", "progress", "content", "style",
+    "checkpoint_every", "eval_every", "image_every", "save_replay", "log_interval",
+})  # fmt: skip
+
+
+def resume_config(saved: str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """The configuration of a run being resumed: its saved ``config.json`` plus allowed changes.
+
+    :param saved: the run's ``config.json``
+    :param overrides: requested ``{key: value}``; keys of :data:`RESUME_KEYS` are applied (data
+        folders may move between machines, the budget may grow), any other key must equal the
+        saved value
+    :raises ConfigError: a requested value contradicts the saved run (one line naming the key)
+    """
+    try:
+        values = json.loads(Path(saved).read_text())
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"cannot read the run's saved config {saved}: {err}") from None
+    cfg = TrainConfig()
+    for key, value in values.items():
+        setattr(cfg, key, _coerce(key, value))
+    for key, value in (overrides or {}).items():
+        value = _coerce(key, value)
+        if key in RESUME_KEYS:
+            setattr(cfg, key, value)
+        elif value != getattr(cfg, key):
+            raise ConfigError(f"--resume: the run was trained with {key} = {getattr(cfg, key)!r} "
+                              f"({saved}); it cannot change to {value!r} (start a new --output instead)")
+    return cfg.validate()

@@ -2,8 +2,9 @@
 
 ``train(config)`` is what ``styleenv train`` and ``scripts/train.py`` run. A run folder holds
 ``config.json``, ``tb/`` (TensorBoard), ``checkpoints/`` (``last.zip`` + ``generative.pt``
-[+ ``replay.pkl``]), ``samples/`` (sequence pictures), ``eval.jsonl`` (held-back rewards) and
-``final.pt`` (actor + builder only, :func:`agents.release.save_checkpoint` format).
+[+ ``replay.pkl``; without it a resumed run refills its replay buffer from the policy]),
+``samples/`` (sequence pictures), ``eval.jsonl`` (held-back rewards) and ``final.pt`` (actor +
+builder only, :func:`agents.release.save_checkpoint` format).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 import torch as th
 from stable_baselines3 import SAC
 from stable_baselines3.common.callbacks import CallbackList
@@ -145,6 +147,8 @@ def build(config: TrainConfig, resume: bool = False, verbose: int = 0) -> Run:
     actor, builder = model.policy.networks
     bind_env(env, actor, builder)
     eval_env.bind(actor, builder)
+    if resumed and model.replay_buffer.size() == 0:
+        refill_replay(model, max(config.learning_starts, config.batch_size, config.generative_batch_size))
     net = loss_network(device)
     generative = GenerativeCallback(net, every=config.generative_every,
                                     batch_size=config.generative_batch_size or None)
@@ -158,6 +162,22 @@ def build(config: TrainConfig, resume: bool = False, verbose: int = 0) -> Run:
     if not resumed:
         (directory / "holdout.json").write_text(json.dumps({"pairs": [list(map(str, p)) for p in split.pairs]}, indent=2))
     return Run(config, model, env, eval_env, split, generative, checkpoint, evaluation, directory, resumed)
+
+
+def refill_replay(model: SAC, steps: int) -> None:
+    """Fill an empty replay buffer with ``steps`` transitions of the current (stochastic) policy.
+
+    A run resumed from ``last.zip`` alone (no ``replay.pkl``) starts with an empty buffer; SB3
+    would then sample its first batches from a handful of transitions. The refill uses SAC's own
+    collection steps (``_sample_action``, ``_store_transition``) without advancing the step count.
+    """
+    env = model.get_env()
+    model._last_obs = env.reset()
+    model._last_episode_starts = np.ones((env.num_envs,), dtype=bool)
+    for _ in range(steps):
+        action, buffer_action = model._sample_action(0, None, env.num_envs)
+        new_obs, rewards, dones, infos = env.step(action)
+        model._store_transition(model.replay_buffer, buffer_action, new_obs, rewards, dones, infos)
 
 
 def export(run: Run, path: str | Path | None = None) -> Path:
