@@ -13,7 +13,7 @@ import torch
 from agents.baselines import IdentityAgent
 from agents.protocol import SB3Agent
 from styleenv import losses
-from styleenv.cli import main
+from styleenv_cli.main import main
 from styleenv.data import ImageSource
 from styleenv.evaluate import COLUMNS, EvaluationError, PairMetrics, Settings, evaluate, markdown_table, read_rows, select
 from styleenv.ops import mean_std

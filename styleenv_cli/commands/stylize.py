@@ -17,7 +17,7 @@ import json
 import time
 from pathlib import Path
 
-from styleenv.commands import UsageError
+from styleenv_cli.commands import UsageError
 
 HELP = "stylise content image(s) with a style: every step as PNG, a contact sheet and a GIF"
 

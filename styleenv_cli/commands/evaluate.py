@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from styleenv.commands import UsageError
+from styleenv_cli.commands import UsageError
 
 HELP = "evaluate agents (content/style loss, SSIM, time) into a CSV, a Table 1, plots and contact sheets"
 

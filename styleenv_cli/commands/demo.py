@@ -15,7 +15,7 @@ import gymnasium as gym
 from PIL import Image
 
 import styleenv
-from styleenv.commands import UsageError
+from styleenv_cli.commands import UsageError
 from styleenv.procedural import procedural_content, procedural_style
 
 HELP = "stylise a built-in image pair with the shipped agent: every step, a contact sheet and a GIF (first run)"

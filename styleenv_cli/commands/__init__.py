@@ -1,4 +1,4 @@
-"""Subcommands of the ``styleenv`` console command (see :mod:`styleenv.cli`)."""
+"""Subcommands of the ``styleenv`` console command (see :mod:`styleenv_cli.main`)."""
 
 
 class UsageError(Exception):
