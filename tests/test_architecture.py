@@ -113,3 +113,13 @@ def test_the_agents_do_not_import_the_application():
 def test_the_entry_shim_is_imported_by_no_module():
     modules = _modules()
     assert [name for name, path in modules.items() if ENTRY_SHIM in _imports(name, path, modules)] == []
+
+
+def test_no_import_cycle():
+    assert _cycle(_graph()) == []
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycle(graph) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) == []

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from agents.baselines import IdentityAgent
-from agents.protocol import SB3Agent
+from agents.adapters import SB3Agent
 from styleenv import losses
 from styleenv_cli.main import main
 from styleenv.data import ImageSource
@@ -281,7 +281,7 @@ def test_command_writes_all_outputs(tmp_path, capsys):
 
 def test_release_rows_match_the_reference_sequence(tmp_path, reference, net):
     """The release through the env: the metrics of its clamped uint8 outputs (reference case, 2 steps)."""
-    from agents.protocol import make_agent
+    from agents.factory import make_agent
 
     ref = torch.load(reference / "reference_outputs.pt", weights_only=True)["square256"]
     u8 = lambda t: (t.clamp(0, 1) * 255).round().byte()  # (N, 3, H, W)

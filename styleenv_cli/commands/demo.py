@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agents.protocol import StylizerAgent
+    from agents.adapters import StylizerAgent
     from agents.release import CheckpointError
     from agents.stylizer import Stylizer
     from styleenv.visual import SequenceFolder

@@ -52,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from agents.protocol import AgentSpecError, make_agent
+    from agents.factory import AgentSpecError, make_agent
     from styleenv.evaluate import EvaluationError, Settings, evaluate, image_source
 
     if args.steps < 1:
