@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from agents.protocol import Observation, count_parameters, storage_bytes
+from styleenv.pixels import chw_uint8_to_tensor
 
 
 class SB3Agent:
@@ -91,8 +92,8 @@ class StylizerAgent:
 
     def reset(self, observation: Observation) -> None:
         device = self.stylizer.device
-        self._state = torch.from_numpy(observation["moving"]).to(device, torch.float32)[None] / 255.0
-        self._code = self.stylizer.encode_style(torch.from_numpy(observation["style"]).float()[None] / 255.0)
+        self._state = chw_uint8_to_tensor(observation["moving"], device)[None]  # (1, 3, H, W)
+        self._code = self.stylizer.encode_style(chw_uint8_to_tensor(observation["style"])[None])
 
     def act(self, observation: Observation) -> np.ndarray:
         if self._state is None:

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from styleenv.ops import adain
+from styleenv.pixels import chw_uint8_to_tensor
 
 
 class ColourTransferAgent:
@@ -29,8 +30,8 @@ class ColourTransferAgent:
 
     def reset(self, observation: dict[str, np.ndarray]) -> None:
         """Start an episode: remember the content (the first moving image) and the style."""
-        content = torch.from_numpy(observation["moving"]).float()[None] / 255.0  # (1, 3, H, W)
-        style = torch.from_numpy(observation["style"]).float()[None] / 255.0
+        content = chw_uint8_to_tensor(observation["moving"])[None]  # (1, 3, H, W)
+        style = chw_uint8_to_tensor(observation["style"])[None]
         self._content = content
         self._target = adain(content, style)  # full transfer of the colour statistics
         self._step = 0

@@ -43,6 +43,7 @@ from PIL import Image
 import styleenv
 from styleenv import losses
 from styleenv.data import ImageSource
+from styleenv.pixels import chw_uint8_to_tensor, to_hwc, to_pil, to_uint8
 from styleenv.vgg import ALL_TAPS, STYLE_TAPS, TAPS, LossNetwork, loss_network
 
 COLUMNS = (
@@ -94,10 +95,6 @@ def select(count: int, limit: int | None, seed: int, stream: int) -> list[int]:
     return sorted(int(i) for i in rng.choice(count, size=limit, replace=False))
 
 
-def _hwc(image: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(image.transpose(1, 2, 0))  # (3, H, W) -> (H, W, 3)
-
-
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
 
@@ -105,10 +102,6 @@ def _safe(name: str) -> str:
 # --------------------------------------------------------------------------------------------------
 # Metrics
 # --------------------------------------------------------------------------------------------------
-
-
-def _to_tensor(images: Sequence[np.ndarray], device: torch.device) -> torch.Tensor:
-    return torch.from_numpy(np.stack(images)).to(device, torch.float32) / 255.0  # (N, 3, H, W)
 
 
 class PairMetrics:
@@ -128,7 +121,7 @@ class PairMetrics:
     ) -> None:
         self.net = net
         self.device = next(net.parameters()).device
-        self.content_hwc = _hwc(content)
+        self.content_hwc = to_hwc(content)
         self.content_feats = content_feats or self.content_features(net, content)
         self.style_stats = style_stats
         self._cache: dict[bytes, dict[str, float]] = {}
@@ -138,14 +131,14 @@ class PairMetrics:
         """relu4_1 and relu5_1 of a content image ``(3, H, W)`` uint8 (computed once per content)."""
         device = next(net.parameters()).device
         with torch.no_grad():
-            return net(_to_tensor([content], device), losses.PAPER_CONTENT_TAPS)
+            return net(chw_uint8_to_tensor(content, device)[None], losses.PAPER_CONTENT_TAPS)
 
     @staticmethod
     def style_stats(net: LossNetwork, style: np.ndarray) -> list[losses.Stats]:
         """Statistics of a style image ``(3, H, W)`` uint8 at relu1_1..relu5_1 (computed once per style)."""
         device = next(net.parameters()).device
         with torch.no_grad():
-            return losses.style_stats(net(_to_tensor([style], device), ALL_TAPS))
+            return losses.style_stats(net(chw_uint8_to_tensor(style, device)[None], ALL_TAPS))
 
     @torch.no_grad()
     def measure(self, images: Sequence[np.ndarray], early: Sequence[list[torch.Tensor] | None]) -> list[dict[str, float]]:
@@ -166,14 +159,14 @@ class PairMetrics:
                 self._cache[keys[i]] = {
                     "content_loss": float(content[n]),
                     "style_loss": float(style[n]),
-                    "ssim": losses.ssim_grey(_hwc(images[i]), self.content_hwc),
+                    "ssim": losses.ssim_grey(to_hwc(images[i]), self.content_hwc),
                 }
         return [dict(self._cache[k]) for k in keys]
 
     def _features(self, images: list[np.ndarray], early: list[list[torch.Tensor] | None]) -> list[torch.Tensor]:
         """relu1_1..relu5_1 of ``images`` (batched), reusing the env's relu1_1..relu4_1 where given."""
         if any(e is None for e in early):
-            return self.net(_to_tensor(images, self.device), ALL_TAPS)
+            return self.net(chw_uint8_to_tensor(np.stack(images), self.device), ALL_TAPS)
         shallow = [torch.cat(level) for level in zip(*early)]  # 4 x (n, C, h, w)
         deep = self.net.body[TAPS["relu4_1"] + 1 : TAPS["relu5_1"] + 1](shallow[-1])  # (n, 512, h/2, w/2)
         return shallow + [deep]
@@ -201,7 +194,7 @@ def _matching_features(calls: list, image: np.ndarray) -> list[torch.Tensor] | N
     for x, taps, feats in reversed(calls):
         if taps[: len(STYLE_TAPS)] != STYLE_TAPS or x.shape != target.shape:
             continue
-        if torch.equal(x.mul(255.0).round().to("cpu", torch.uint8), target):
+        if torch.equal(to_uint8(x), target):
             return [f.detach() for f in feats[: len(STYLE_TAPS)]]
     return None
 
@@ -261,7 +254,7 @@ def rollout(env: gym.Env, probe: _Probe, agent: Any, content: np.ndarray, style:
     """
     episode = Episode()
     start = time.perf_counter()
-    obs, _ = env.reset(seed=seed, options={"content": Image.fromarray(_hwc(content)), "style": Image.fromarray(_hwc(style))})
+    obs, _ = env.reset(seed=seed, options={"content": to_pil(content), "style": to_pil(style)})
     reset = getattr(agent, "reset", None)
     if callable(reset):
         reset(obs)
@@ -659,11 +652,11 @@ def _save_frames(out: Path, agent: str, size: int, content_name: str, style_name
     from styleenv.visual import save_png
 
     folder = _frame_dir(out, agent, size, content_name, style_name)
-    save_png(Image.fromarray(_hwc(content)), folder / "content.png")
-    save_png(Image.fromarray(_hwc(style)), folder / "style.png")
+    save_png(to_pil(content), folder / "content.png")
+    save_png(to_pil(style), folder / "style.png")
     for k in steps:
         if k <= len(episode.images):
-            save_png(Image.fromarray(_hwc(episode.images[k - 1])), folder / f"step{k}.png")
+            save_png(to_pil(episode.images[k - 1]), folder / f"step{k}.png")
 
 
 def _short(name: str, width: int = 16) -> str:

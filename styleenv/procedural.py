@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from styleenv.pixels import canvas_to_uint8
+
 # Palettes for the style images: (name, colours). Colours are RGB in 0..255.
 PALETTES: tuple[tuple[str, tuple[tuple[int, int, int], ...]], ...] = (
     ("starry night", ((16, 32, 84), (34, 74, 148), (88, 140, 204), (236, 206, 84), (250, 236, 160), (20, 50, 40))),
@@ -66,7 +68,7 @@ def procedural_content(seed: int, size: int = 256) -> Image.Image:
         _shore_trees(img, size, rng, horizon, night)
     else:
         _hills_and_village(img, size, rng, horizon, night)
-    pic = Image.fromarray(_to_uint8(img), mode="RGB")
+    pic = Image.fromarray(canvas_to_uint8(img), mode="RGB")
     return pic
 
 
@@ -84,7 +86,7 @@ def procedural_style(seed: int, size: int = 256) -> Image.Image:
     painter = painters[seed % len(painters)]
     img = painter(size, rng, palette)
     img = _canvas_grain(img, size, rng)
-    return Image.fromarray(_to_uint8(img), mode="RGB")
+    return Image.fromarray(canvas_to_uint8(img), mode="RGB")
 
 
 def _check(seed: int, size: int) -> None:
@@ -97,11 +99,6 @@ def _check(seed: int, size: int) -> None:
 # --------------------------------------------------------------------------------------------------
 # Shared helpers
 # --------------------------------------------------------------------------------------------------
-
-
-def _to_uint8(img: np.ndarray) -> np.ndarray:
-    """Float ``(H, W, 3)`` in 0..255 -> uint8."""
-    return np.clip(img + 0.5, 0, 255).astype(np.uint8)
 
 
 def _smooth_noise(size: int, cells: int, rng: np.random.Generator) -> np.ndarray:
@@ -265,7 +262,7 @@ def _lake(img, size, rng, horizon, sky_top) -> None:
 
 def _shore_trees(img, size, rng, horizon, night) -> None:
     """A few conifers on one bank of the lake, reflected in the water."""
-    pic = Image.fromarray(_to_uint8(img), mode="RGB")
+    pic = Image.fromarray(canvas_to_uint8(img), mode="RGB")
     draw = ImageDraw.Draw(pic)
     side = rng.random() < 0.5
     h0 = horizon * size
@@ -308,7 +305,7 @@ def _hills_and_village(img, size, rng, horizon, night) -> None:
         img += (colour * texture * shade - img) * inside[..., None]
         hill_lines.append(line)
     front = hill_lines[-1]
-    pic = Image.fromarray(_to_uint8(img), mode="RGB")
+    pic = Image.fromarray(canvas_to_uint8(img), mode="RGB")
     draw = ImageDraw.Draw(pic)
     objects = []
     for _ in range(int(rng.integers(2, 5))):
@@ -514,7 +511,7 @@ def _circles(size, rng, palette) -> np.ndarray:
     """An abstract composition of overlapping concentric rings and bars on a textured ground."""
     noise = _fractal_noise(size, rng, base_cells=4, octaves=3)
     img = _gradient_map(0.3 + 0.15 * noise, palette[[0, 1, 0]])
-    pic = Image.fromarray(_to_uint8(img), mode="RGB")
+    pic = Image.fromarray(canvas_to_uint8(img), mode="RGB")
     draw = ImageDraw.Draw(pic)
     for _ in range(int(rng.integers(3, 7))):
         x0, y0, x1, y1 = rng.random(4) * size

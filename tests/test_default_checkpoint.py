@@ -14,8 +14,10 @@ from PIL import Image
 
 import agents.default as default
 from agents.release import CheckpointError, load_checkpoint
-from agents.stylizer import Stylizer, as_batch, to_uint8
+from agents.stylizer import Stylizer
 from styleenv import weights
+from styleenv.images import as_batch
+from styleenv.pixels import to_uint8
 from styleenv.weights import sha256_of
 
 

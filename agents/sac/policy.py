@@ -52,6 +52,7 @@ from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from stable_baselines3.sac.policies import SACPolicy
 
 from agents.networks import Actor, Builder, TwinCritic, sample_action
+from styleenv.pixels import chw_uint8_to_tensor
 
 #: Default per-dimension target entropy (see the module docstring).
 DEFAULT_TARGET_ENTROPY = -4.0
@@ -67,7 +68,7 @@ def obs_images(obs: PyTorchObs) -> tuple[th.Tensor, th.Tensor]:
     out = []
     for key in ("moving", "style"):
         x = obs[key]
-        out.append(x.float().div_(255.0) if x.dtype == th.uint8 else x.float())
+        out.append(chw_uint8_to_tensor(x) if x.dtype == th.uint8 else x.float())
     return out[0], out[1]
 
 

@@ -12,10 +12,10 @@ import argparse
 from pathlib import Path
 
 import gymnasium as gym
-from PIL import Image
 
 import styleenv
 from styleenv_cli.commands import UsageError
+from styleenv.pixels import to_pil
 from styleenv.procedural import procedural_content, procedural_style
 
 HELP = "stylise a built-in image pair with the shipped agent: every step, a contact sheet and a GIF (first run)"
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         while not done:
             obs, reward, terminated, truncated, _ = env.step(agent.act(obs))
             rewards.append(reward)
-            folder.add(len(rewards), Image.fromarray(obs["moving"].transpose(1, 2, 0)))
+            folder.add(len(rewards), to_pil(obs["moving"]))
             done = terminated or truncated
         files = folder.finish(style)
     print(f"rewards by step (minus the style loss): {' '.join(f'{r:.2f}' for r in rewards)}")
