@@ -54,7 +54,7 @@ def test_loads_offline_and_stylises_a_small_image(monkeypatch):
 
 def test_its_sequence_progresses_on_the_built_in_pairs():
     """What the README's first run shows: each step closer to the style, further from the photo."""
-    from styleenv.evaluate import PairMetrics
+    from styleenv.evaluation.metrics import PairMetrics
     from styleenv.procedural import procedural_content, procedural_style
     from styleenv.vgg import loss_network
 

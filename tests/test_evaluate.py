@@ -15,7 +15,10 @@ from agents.adapters import SB3Agent
 from styleenv import losses
 from styleenv_cli.main import main
 from styleenv.data import ImageSource
-from styleenv.evaluate import COLUMNS, EvaluationError, PairMetrics, Settings, evaluate, markdown_table, read_rows, select
+from styleenv.evaluation.metrics import PairMetrics
+from styleenv.evaluation.report import markdown_table
+from styleenv.evaluation.results import COLUMNS, EvaluationError, read_rows
+from styleenv.evaluation.run import Settings, evaluate, select
 from styleenv.ops import mean_std
 from styleenv.vgg import loss_network
 

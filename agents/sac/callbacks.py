@@ -21,10 +21,11 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Image
 
 from agents.sac.buffer import StyleReplayBuffer
-from agents.sac.evaluation import evaluate_pairs, save_png, sequence_strip
+from agents.sac.holdout import evaluate_pairs
 from agents.sac.generative import ContentTargetCache, StyleStatsCache, generative_losses
 from styleenv.files import atomic_write
 from styleenv.pixels import chw_uint8_to_tensor
+from styleenv.visual import hstack, save_png
 from styleenv.vgg import LossNetwork
 
 GENERATIVE_STATE = "generative.pt"
@@ -233,7 +234,7 @@ class EvalCallback(BaseCallback):
         if not self.pairs:
             return None
         result = evaluate_pairs(self.model, self.env, self.pairs[:1], self.steps, keep_images=1)
-        strip = sequence_strip(result["sequences"][0])
+        strip = np.asarray(hstack(result["sequences"][0]))  # content | style | steps, (H, W_total, 3)
         save_png(strip, self.directory / "samples" / f"step_{self.num_timesteps:07d}.png")
         self.logger.record("samples/sequence", Image(strip, "HWC"), exclude=("stdout", "log", "json", "csv"))
         self.logger.dump(self.num_timesteps)

@@ -31,7 +31,7 @@ from agents.sac.callbacks import (
     load_generative_state,
 )
 from agents.sac.config import TrainConfig
-from agents.sac.evaluation import Split, holdout_split
+from agents.sac.holdout import Split, holdout_split
 from agents.sac.policy import StylePolicy
 from agents.sac.wrapper import LatentActionWrapper, bind_env
 from styleenv.devices import resolve_device

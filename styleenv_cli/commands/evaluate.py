@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from agents.factory import AgentSpecError, make_agent
-    from styleenv.evaluate import EvaluationError, Settings, evaluate, image_source
+    from styleenv.evaluation.run import EvaluationError, Settings, evaluate, image_source
 
     if args.steps < 1:
         raise UsageError(f"--steps must be at least 1, got {args.steps}")
