@@ -12,7 +12,7 @@ from styleenv.pixels import chw_uint8_to_tensor
 class ColourTransferAgent:
     """Step k of N returns the content with its per-channel colour mean and std moved a
     fraction k/N of the way to the style's (AdaIN in pixel space). No weights, no training:
-    a baseline and the built-in agent of ``styleenv demo``.
+    a baseline of the evaluation (``styleenv evaluate --agents colour``).
 
     :param steps: number of steps over which the full transfer is reached
     """

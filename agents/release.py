@@ -101,11 +101,6 @@ def _load_strict(module: torch.nn.Module, state: dict[str, torch.Tensor], path: 
         raise CheckpointError(f"{path}: does not fit the {what} ({detail}); {hint}") from None
 
 
-def release_to_actor_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Rename a released actor state dict to :class:`Actor` keys (no checks)."""
-    return _rename(state, ACTOR_KEYS, Path("<actor>"), "actor", "")
-
-
 def load_release(directory: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[Actor, Builder]:
     """Build the actor and the builder from the released checkpoints.
 

@@ -4,7 +4,7 @@ Layout as published (see ``agents.release`` for loading the released weights); s
 ``H``, ``W`` must be multiples of 4 (:class:`agents.stylizer.Stylizer` pads to that).
 """
 
-from agents.networks.actor import Actor, ActionHead, action_log_prob, sample_action
+from agents.networks.actor import Actor, ActionHead, action_log_prob, log_density, sample_action
 from agents.networks.blocks import Conv, ModulatedPointwise, PooledHead, ResBlock
 from agents.networks.builder import Builder, UpBlock
 from agents.networks.critic import QNet, TwinCritic
@@ -30,5 +30,6 @@ __all__ = [
     "TwinCritic",
     "UpBlock",
     "action_log_prob",
+    "log_density",
     "sample_action",
 ]

@@ -55,14 +55,6 @@ class StyleCode:
             index = slice(index, index + 1)
         return StyleCode(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
-    def to(self, *args, **kwargs) -> StyleCode:
-        """Move/cast every tensor (same arguments as :meth:`torch.Tensor.to`)."""
-        return StyleCode(**{f.name: getattr(self, f.name).to(*args, **kwargs) for f in fields(self)})
-
-    def detach(self) -> StyleCode:
-        """A copy cut from the autograd graph."""
-        return StyleCode(**{f.name: getattr(self, f.name).detach() for f in fields(self)})
-
 
 @dataclass
 class StyleFeatures:

@@ -61,10 +61,6 @@ class LatentActionWrapper(gym.Wrapper):
         """
         self._actor, self._builder = actor, builder
 
-    @property
-    def bound_networks(self) -> tuple[Actor | None, Builder | None]:
-        return self._actor, self._builder
-
     def reset(self, **kwargs: Any):
         obs, info = self.env.reset(**kwargs)
         self._style = obs["style"]
