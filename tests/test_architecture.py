@@ -123,3 +123,16 @@ def test_the_cycle_finder_finds_a_cycle():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert _cycle(graph) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) == []
+
+
+#: Folders of the checkout that hold no source of the project.
+NOT_SOURCE = {"build", "dist", "runs", "outputs", "styleenv-output", "__pycache__"}
+
+
+def test_no_python_file_is_over_400_lines():
+    files = [p for p in ROOT.rglob("*.py")
+             if not any(part.startswith(".") or part in NOT_SOURCE or part.endswith(".egg-info")
+                        for part in p.relative_to(ROOT).parts)]  # fmt: skip
+    assert len(files) > 50
+    lines = {str(p.relative_to(ROOT)): len(p.read_text().splitlines()) for p in files}
+    assert {name: n for name, n in lines.items() if n > 400} == {}

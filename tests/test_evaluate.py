@@ -10,17 +10,16 @@ import numpy as np
 import pytest
 import torch
 
-from agents.baselines import IdentityAgent
 from agents.adapters import SB3Agent
+from agents.baselines import IdentityAgent
 from styleenv import losses
-from styleenv_cli.main import main
 from styleenv.data import ImageSource
 from styleenv.evaluation.metrics import PairMetrics
 from styleenv.evaluation.report import markdown_table
 from styleenv.evaluation.results import COLUMNS, EvaluationError, read_rows
 from styleenv.evaluation.run import Settings, evaluate, select
-from styleenv.ops import mean_std
 from styleenv.vgg import loss_network
+from styleenv_cli.main import main
 
 SIZE = 32
 

@@ -21,12 +21,12 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Image
 
 from agents.sac.buffer import StyleReplayBuffer
-from agents.sac.holdout import evaluate_pairs
 from agents.sac.generative import ContentTargetCache, StyleStatsCache, generative_losses
+from agents.sac.holdout import evaluate_pairs
 from styleenv.files import atomic_write
 from styleenv.pixels import chw_uint8_to_tensor
-from styleenv.visual import hstack, save_png
 from styleenv.vgg import LossNetwork
+from styleenv.visual import hstack, save_png
 
 GENERATIVE_STATE = "generative.pt"
 

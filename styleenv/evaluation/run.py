@@ -229,10 +229,10 @@ def evaluate(
         + (f" (report only: {len(pending)} not evaluated)" if settings.report_only and pending else ""))  # fmt: skip
     bar = _progress(len(todo), settings.progress)
     envs: dict[tuple[int, str], tuple[gym.Env, Probe]] = {}
-    images = _Pairs(net, contents, styles)
+    pinned = _Pairs(net, contents, styles)
     try:
         for size, ci, si, name in todo:
-            content, style, metrics = images.get(size, c_idx[ci], s_idx[si])
+            content, style, metrics = pinned.get(size, c_idx[ci], s_idx[si])
             if (size, name) not in envs:
                 envs[(size, name)] = _make_env(agents[name], size, settings.steps, device, net)
             env, probe = envs[(size, name)]

@@ -14,7 +14,6 @@ from pathlib import Path
 import gymnasium as gym
 
 import styleenv
-from styleenv.procedural import procedural_content, procedural_style
 from styleenv_cli.commands import UsageError
 
 HELP = "stylise a built-in image pair with the shipped agent: every step, a contact sheet and a GIF (first run)"
@@ -35,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from agents.stylizer import Stylizer
     from styleenv.evaluation.rollout import rollout
     from styleenv.pixels import to_pil
+    from styleenv.procedural import procedural_content, procedural_style
     from styleenv.visual import SequenceFolder
 
     if args.steps < 1:
