@@ -2,6 +2,8 @@
 
 Layout as published (see ``agents.release`` for loading the released weights); sizes
 ``H``, ``W`` must be multiples of 4 (:class:`agents.stylizer.Stylizer` pads to that).
+
+Plain torch modules: they import only :mod:`styleenv.ops` (AdaIN) beside torch.
 """
 
 from agents.networks.actor import Actor, ActionHead, action_log_prob, log_density, sample_action

@@ -1,4 +1,8 @@
-"""Subcommands of the ``styleenv`` console command (see :mod:`styleenv_cli.main`)."""
+"""Subcommands of the ``styleenv`` console command (see :mod:`styleenv_cli.main`), one module each.
+
+Each may import :mod:`agents` and :mod:`styleenv` (inside ``run``, so that ``styleenv --help``
+stays quick) and raises :class:`UsageError` for bad input.
+"""
 
 
 class UsageError(Exception):
