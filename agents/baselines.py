@@ -10,11 +10,11 @@ import os
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from agents.adain_decoder import load_adain_decoder
 from agents.protocol import Observation, count_parameters, storage_bytes
 from styleenv.ops import adain
+from styleenv.pixels import chw_uint8_to_tensor, pad_to_multiple
 from styleenv.vgg import TAPS, loss_network
 
 _MULTIPLE = 8  # the encoder halves the size three times up to relu4_1
@@ -27,7 +27,7 @@ class IdentityAgent:
     storage_bytes = 0
 
     def act(self, observation: Observation) -> np.ndarray:
-        return observation["moving"].astype(np.float32) / 255.0
+        return chw_uint8_to_tensor(observation["moving"]).numpy()
 
 
 class AdaINAgent:
@@ -67,9 +67,8 @@ class AdaINAgent:
         self._step = 0
 
     def _encode(self, image: np.ndarray) -> torch.Tensor:
-        x = torch.from_numpy(image).to(self.device, torch.float32)[None] / 255.0  # (1, 3, H, W)
-        h, w = x.shape[-2:]
-        x = F.pad(x, (0, -w % _MULTIPLE, 0, -h % _MULTIPLE), mode="reflect")
+        x = chw_uint8_to_tensor(image, self.device)[None]  # (1, 3, H, W)
+        x = pad_to_multiple(x, _MULTIPLE)  # (1, 3, H', W'), multiples of 8
         return self.net(x, ("relu4_1",))[0]  # (1, 512, H/8, W/8)
 
     @torch.no_grad()

@@ -6,12 +6,13 @@ import numpy as np
 import torch
 
 from styleenv.ops import adain
+from styleenv.pixels import chw_uint8_to_tensor
 
 
 class ColourTransferAgent:
     """Step k of N returns the content with its per-channel colour mean and std moved a
     fraction k/N of the way to the style's (AdaIN in pixel space). No weights, no training:
-    a baseline and the built-in agent of ``styleenv demo``.
+    a baseline of the evaluation (``styleenv evaluate --agents colour``).
 
     :param steps: number of steps over which the full transfer is reached
     """
@@ -29,8 +30,8 @@ class ColourTransferAgent:
 
     def reset(self, observation: dict[str, np.ndarray]) -> None:
         """Start an episode: remember the content (the first moving image) and the style."""
-        content = torch.from_numpy(observation["moving"]).float()[None] / 255.0  # (1, 3, H, W)
-        style = torch.from_numpy(observation["style"]).float()[None] / 255.0
+        content = chw_uint8_to_tensor(observation["moving"])[None]  # (1, 3, H, W)
+        style = chw_uint8_to_tensor(observation["style"])[None]
         self._content = content
         self._target = adain(content, style)  # full transfer of the colour statistics
         self._step = 0

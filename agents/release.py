@@ -12,13 +12,13 @@ with ``torch.load(..., weights_only=True)``.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from agents.networks import Actor, Builder
+from styleenv.files import atomic_write
 
 ACTOR_FILE = "actor.pth.tar"
 BUILDER_FILE = "builder.pth.tar"
@@ -101,11 +101,6 @@ def _load_strict(module: torch.nn.Module, state: dict[str, torch.Tensor], path: 
         raise CheckpointError(f"{path}: does not fit the {what} ({detail}); {hint}") from None
 
 
-def release_to_actor_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Rename a released actor state dict to :class:`Actor` keys (no checks)."""
-    return _rename(state, ACTOR_KEYS, Path("<actor>"), "actor", "")
-
-
 def load_release(directory: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[Actor, Builder]:
     """Build the actor and the builder from the released checkpoints.
 
@@ -139,19 +134,7 @@ def export_release(actor: Actor, builder: Builder, directory: str | os.PathLike)
         for key, value in module.state_dict().items():
             prefix, _, leaf = key.rpartition(".")
             state[f"{inverse[prefix]}.conv_layer.{leaf}"] = value.detach().cpu()
-        _atomic_save(state, root / name)
-
-
-def _atomic_save(obj: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        atomic_write(root / name, lambda tmp: torch.save(state, tmp))
 
 
 def save_checkpoint(
@@ -174,8 +157,7 @@ def save_checkpoint(
         "builder": {k: v.detach().cpu() for k, v in builder.state_dict().items()},
         "metadata": dict(metadata or {}),
     }
-    _atomic_save(payload, path)
-    return path
+    return atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
 
 def load_checkpoint(

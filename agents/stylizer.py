@@ -12,65 +12,17 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from PIL import Image
-from torch.nn import functional as F
 
 from agents.networks import Actor, Builder, StyleCode
 from agents.networks.blocks import RowSplitConv
 from agents.release import load_checkpoint, load_release
-
-MULTIPLE = 4
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; anything else as given."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def pad_to_multiple(x: torch.Tensor, multiple: int = MULTIPLE) -> torch.Tensor:
-    """Pad ``N x C x H x W`` at the bottom and right to multiples of ``multiple``.
-
-    Reflection padding where the image is large enough for it, replication otherwise.
-    """
-    h, w = x.shape[-2:]
-    ph, pw = -h % multiple, -w % multiple
-    if ph == 0 and pw == 0:
-        return x
-    mode = "reflect" if ph < h and pw < w else "replicate"
-    return F.pad(x, (0, pw, 0, ph), mode=mode)
-
-
-def to_uint8(x: torch.Tensor) -> torch.Tensor:
-    """Float image(s) -> uint8 on the CPU, clamped to ``[0, 1]`` and rounded (same shape)."""
-    return x.detach().clamp(0.0, 1.0).mul(255.0).add_(0.5).to("cpu", torch.uint8)
-
-
-def uint8_to_pil(x: torch.Tensor) -> Image.Image:
-    """``3 x H x W`` uint8 tensor -> RGB image."""
-    return Image.fromarray(np.ascontiguousarray(x.permute(1, 2, 0).numpy()), mode="RGB")
-
-
-def as_batch(image: Any) -> torch.Tensor:
-    """An image-like (path, PIL image, array, tensor) as a float ``N x 3 x H x W`` in ``[0, 1]``.
-
-    Float tensors ``3 x H x W`` or ``N x 3 x H x W`` are taken as they are (no clamp); anything
-    else goes through :func:`styleenv.images.load_image`.
-    """
-    if isinstance(image, torch.Tensor) and image.is_floating_point():
-        batch = image.unsqueeze(0) if image.dim() == 3 else image
-        if batch.dim() != 4 or batch.shape[1] != 3:
-            raise ValueError(f"expected a float tensor 3 x H x W or N x 3 x H x W, got {tuple(image.shape)}")
-        return batch.float()
-    from styleenv.images import load_image, pil_to_tensor
-
-    return pil_to_tensor(load_image(image))
+from styleenv.devices import resolve_device
+from styleenv.images import as_batch
+from styleenv.pixels import pad_to_multiple, to_pil, to_uint8
 
 
 def check_steps(steps: int, keep: Iterable[int] | None) -> list[int]:
@@ -229,7 +181,7 @@ class Stylizer:
         if batch.shape[0] != 1:
             raise ValueError("sequence() takes one content image; use sequence_batch() for several")
         out = self.sequence_tensor(batch, style, steps, keep, sample, seed, alpha)
-        return [uint8_to_pil(out[k][0]) for k in sorted(out)]
+        return [to_pil(out[k][0]) for k in sorted(out)]
 
     def sequence_batch(
         self,
@@ -247,10 +199,4 @@ class Stylizer:
         """
         batch = torch.cat([as_batch(c) for c in contents], dim=0)
         out = self.sequence_tensor(batch, style, steps, keep, sample, seed, alpha)
-        return [[uint8_to_pil(out[k][i]) for k in sorted(out)] for i in range(batch.shape[0])]
-
-    def save_checkpoint(self, path: str | Path, metadata: dict[str, Any] | None = None) -> Path:
-        """Save the actor and builder in the project's checkpoint format."""
-        from agents.release import save_checkpoint
-
-        return save_checkpoint(path, self.actor, self.builder, metadata or self.metadata)
+        return [[to_pil(out[k][i]) for k in sorted(out)] for i in range(batch.shape[0])]

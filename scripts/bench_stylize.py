@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -54,7 +53,8 @@ def worker(size: str, mode: str, steps: int, release: str | None, threads: int |
 
     from agents.networks import Actor, Builder
     from agents.release import load_release
-    from agents.stylizer import Stylizer, to_uint8
+    from agents.stylizer import Stylizer
+    from styleenv.pixels import to_uint8
 
     if threads:
         torch.set_num_threads(threads)
@@ -72,7 +72,7 @@ def worker(size: str, mode: str, steps: int, release: str | None, threads: int |
                 code = actor.encode_style(style)  # the release encodes the style every step
                 mean, logvar = actor(moving, code)
                 moving = builder(mean, code).detach()
-                img = moving.clamp(0, 1).mul(255).add(0.5).to(torch.uint8)  # saved each step
+                img = to_uint8(moving)  # saved each step
                 del code, mean, logvar, img
             yield moving
 

@@ -5,7 +5,7 @@
 
 import sys
 
-from styleenv.cli import main
+from styleenv_cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main(["evaluate", *sys.argv[1:]]))

@@ -43,8 +43,8 @@ def policy_networks(zip_path: Path):
 
 
 def held_back(config: dict) -> dict:
-    """The held-back file names of a run's config (the rule of :mod:`agents.sac.evaluation`)."""
-    from agents.sac.evaluation import holdout_split
+    """The held-back file names of a run's config (the rule of :mod:`agents.sac.holdout`)."""
+    from agents.sac.holdout import holdout_split
     from styleenv.images import list_images
 
     split = holdout_split(config["content"], config["style"], config["holdout_content"], config["holdout_style"],
@@ -54,7 +54,12 @@ def held_back(config: dict) -> dict:
         if isinstance(train, list):
             train_set = set(train)
             held[kind] = [p.name for p in sorted(list_images(config[kind])) if str(p) not in train_set]
-    return {"rule": "agents.sac.evaluation.holdout_split (seeded permutation of the sorted files)", **held}
+    return {"rule": "agents.sac.holdout.holdout_split (seeded permutation of the sorted files)", **held}
+
+
+def _held_files(holdout: dict) -> dict:
+    """The held-back files of a card's record, without the name of the rule (its module may have moved)."""
+    return {kind: names for kind, names in holdout.items() if kind != "rule"}
 
 
 def earlier_stages(card_path: Path, init_sha256: str | None, holdout: dict) -> list[dict]:
@@ -67,14 +72,14 @@ def earlier_stages(card_path: Path, init_sha256: str | None, holdout: dict) -> l
         raise SystemExit("--continues: the run's config has no init file to match")
     if init_sha256 != card["sha256"]:
         raise SystemExit(f"--continues: {card_path} describes another file than the run's init")
-    if card["training"]["holdout"] != holdout:
+    if _held_files(card["training"]["holdout"]) != _held_files(holdout):
         raise SystemExit(f"--continues: {card_path} held back other files than this run")
     return card["training"]["stages"]
 
 
 def summarise_heldout(rows_csv: Path, holdout: dict) -> dict:
     """Per agent and step, the means of an evaluate ``rows.csv`` over the held-back pairs only."""
-    from styleenv.evaluate import read_rows, summarise
+    from styleenv.evaluation.results import read_rows, summarise
 
     rows = [r for r in read_rows(rows_csv)
             if r["content"] in holdout.get("content", ()) and r["style"] in holdout.get("style", ())]

@@ -1,6 +1,13 @@
 """styleenv: arbitrary style transfer as a Gymnasium environment.
 
-Importing the package registers ``styleenv/StyleTransfer-v0``.
+Importing the package registers ``styleenv/StyleTransfer-v0``. What lives here: the environment
+(:mod:`styleenv.env`) and what it needs (loss network, losses, pixels, images, data, procedural
+images, files, devices), pictures (:mod:`styleenv.visual`) and the evaluation of any agent on
+it (:mod:`styleenv.evaluation`).
+
+The bottom layer: it imports neither :mod:`agents` nor :mod:`styleenv_cli`. (``python -m
+styleenv`` runs ``styleenv/__main__.py``, an entry shim into the application; the package
+never imports it.)
 """
 
 from gymnasium.envs.registration import register, registry

@@ -19,10 +19,8 @@ from styleenv.images import (
     list_images,
     load_image,
     open_checked,
-    resize_random_crop,
-    resize_shorter_center_crop,
-    to_chw_uint8,
 )
+from styleenv.pixels import resize_random_crop, resize_shorter_center_crop, to_chw_uint8
 
 #: Number of built-in procedural images used when no data is given.
 PROCEDURAL_COUNT = 16

@@ -12,16 +12,11 @@ from gymnasium import spaces
 
 from styleenv import losses
 from styleenv.data import ImageSource
+from styleenv.devices import resolve_device
+from styleenv.pixels import array_to_uint8, chw_uint8_to_tensor, to_hwc
 from styleenv.vgg import STYLE_TAPS, loss_network
 
 _TAPS = STYLE_TAPS  # relu4_1, the content tap, is the last style tap
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"`` picks CUDA when it is available, else the CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 class StyleTransferEnv(gym.Env):
@@ -161,7 +156,7 @@ class StyleTransferEnv(gym.Env):
         if self._moving is None:
             raise RuntimeError("call reset() before step()")
         image = self._check_action(action)
-        self._moving = np.round(image * 255.0).astype(np.uint8)
+        self._moving = array_to_uint8(image)
         self._step += 1
         with torch.no_grad():
             feats = self._features(self._moving)
@@ -185,7 +180,7 @@ class StyleTransferEnv(gym.Env):
         if self.render_mode != "rgb_array" or self._moving is None:
             return None
         gap = np.full((self.image_size, 4, 3), 255, np.uint8)
-        panels = [img.transpose(1, 2, 0) for img in (self._content, self._style, self._moving)]
+        panels = [to_hwc(img) for img in (self._content, self._style, self._moving)]
         return np.concatenate([panels[0], gap, panels[1], gap, panels[2]], axis=1)  # (H, 3W + 8, 3)
 
     def _pick(self, source: ImageSource, pinned: Any, rng: np.random.Generator) -> np.ndarray:
@@ -206,7 +201,7 @@ class StyleTransferEnv(gym.Env):
         return np.clip(array, 0.0, 1.0)
 
     def _features(self, image: np.ndarray) -> list[torch.Tensor]:
-        x = torch.from_numpy(image).to(self.device, torch.float32).div_(255.0)[None]  # (1, 3, H, W)
+        x = chw_uint8_to_tensor(image, self.device)[None]  # (1, 3, H, W)
         return self.net(x, _TAPS)
 
     def _observation(self) -> dict[str, np.ndarray]:

@@ -1,20 +1,22 @@
-"""Reading, converting and resizing images: the one place where pixels enter the project.
+"""Reading images: the one place where pictures enter the project.
 
-Everything returned is an 8-bit RGB :class:`PIL.Image.Image`, a ``(3, H, W)`` ``uint8`` array, or a
-float tensor in ``[0, 1]``. Whatever goes wrong while reading a file is reported as an
-:class:`ImageLoadError` that names the file and the problem.
+Files, PIL images of any mode, and arrays or tensors of any supported dtype and layout become
+8-bit RGB :class:`PIL.Image.Image` (:func:`load_image`) or a float batch (:func:`as_batch`).
+Whatever goes wrong while reading is reported as an :class:`ImageLoadError` that names the file
+and the problem. Conversions between pixel forms, and resizing, are :mod:`styleenv.pixels`.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Union
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps
+
+from styleenv.pixels import array_to_uint8, pil_to_tensor
 
 #: File extensions recognised as images (matched case-insensitively).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
@@ -82,6 +84,23 @@ def load_image(src: ImageLike, max_pixels: int | None = None) -> Image.Image:
     if isinstance(src, np.ndarray):
         return _array_to_rgb(src, limit, channels_first=None, name="numpy array")
     raise TypeError(f"cannot load an image from {type(src).__name__}; expected a path, PIL image, array or tensor")
+
+
+def as_batch(image: ImageLike) -> torch.Tensor:
+    """An image-like (path, PIL image, array, tensor) as a float ``(N, 3, H, W)`` in ``[0, 1]``.
+
+    Float tensors ``(3, H, W)`` or ``(N, 3, H, W)`` are taken as they are (no clamp); anything
+    else goes through :func:`load_image`.
+
+    :param image: the image
+    :raises ValueError: a float tensor of another shape
+    """
+    if isinstance(image, torch.Tensor) and image.is_floating_point():
+        batch = image.unsqueeze(0) if image.dim() == 3 else image
+        if batch.dim() != 4 or batch.shape[1] != 3:
+            raise ValueError(f"expected a float tensor 3 x H x W or N x 3 x H x W, got {tuple(image.shape)}")
+        return batch.float()
+    return pil_to_tensor(load_image(image))
 
 
 def _check_pixels(width: int, height: int, limit: int, name: str | Path) -> None:
@@ -228,8 +247,9 @@ def _float_grey_to_uint8(arr: np.ndarray, name: str | Path) -> np.ndarray:
     """Pillow's float mode: ``[0, 1]`` data if it fits, else ``[0, 255]``."""
     if not np.all(np.isfinite(arr)):
         raise ImageLoadError(name, "float image contains NaN or infinity")
-    scale = 255.0 if arr.size == 0 or arr.max() <= 1.0 else 1.0
-    return np.round(np.clip(arr * scale, 0, 255)).astype(np.uint8)
+    if arr.size == 0 or arr.max() <= 1.0:
+        return array_to_uint8(arr)
+    return np.round(np.clip(arr, 0, 255)).astype(np.uint8)
 
 
 def _grey_array_to_rgb(arr: np.ndarray) -> Image.Image:
@@ -258,7 +278,7 @@ def _array_to_uint8(arr: np.ndarray, name: str) -> np.ndarray:
         lo, hi = (float(arr.min()), float(arr.max())) if arr.size else (0.0, 0.0)
         if lo < -_FLOAT_TOLERANCE or hi > 1.0 + _FLOAT_TOLERANCE:
             raise ImageLoadError(name, f"float values must lie in [0, 1], got [{lo:.4g}, {hi:.4g}]")
-        return np.round(np.clip(arr, 0.0, 1.0) * 255.0).astype(np.uint8)
+        return array_to_uint8(arr)
     raise ImageLoadError(name, f"unsupported dtype {arr.dtype} (use uint8, uint16 or float in [0, 1])")
 
 
@@ -308,130 +328,6 @@ def _tensor_to_rgb(t: torch.Tensor, limit: int) -> Image.Image:
     return _array_to_rgb(arr, limit, channels_first=True, name="torch tensor")
 
 
-def to_chw_uint8(img: Image.Image) -> np.ndarray:
-    """RGB image -> ``(3, H, W)`` uint8 array.
-
-    :param img: a PIL image (converted to RGB if needed)
-    :return: a contiguous ``(3, H, W)`` array
-    """
-    rgb = to_rgb(img) if img.mode != "RGB" else img
-    return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8).transpose(2, 0, 1))
-
-
-def chw_uint8_to_tensor(arr: np.ndarray | torch.Tensor) -> torch.Tensor:
-    """``(3, H, W)`` or ``(N, 3, H, W)`` uint8 -> float32 tensor in ``[0, 1]`` of the same shape.
-
-    :param arr: uint8 numpy array or tensor
-    :return: float tensor
-    """
-    t = torch.as_tensor(np.asarray(arr)) if isinstance(arr, np.ndarray) else arr
-    if t.dtype != torch.uint8:
-        raise TypeError(f"expected uint8 pixels, got {t.dtype}")
-    return t.to(torch.float32).div_(255.0)
-
-
-def tensor_to_pil(t: torch.Tensor) -> Image.Image:
-    """Float tensor ``(3, H, W)`` or ``(1, 3, H, W)`` in ``[0, 1]`` -> RGB image (clamped and rounded).
-
-    :param t: the tensor (any device, gradients ignored)
-    :return: an RGB image
-    """
-    if t.dim() == 4:
-        if t.shape[0] != 1:
-            raise ValueError(f"expected a single image, got a batch of shape {tuple(t.shape)}")
-        t = t[0]
-    if t.dim() != 3 or t.shape[0] != 3:
-        raise ValueError(f"expected (3, H, W) or (1, 3, H, W), got shape {tuple(t.shape)}")
-    arr = t.detach().to("cpu", torch.float32).clamp(0.0, 1.0).mul(255.0).round().to(torch.uint8)
-    return Image.fromarray(np.ascontiguousarray(arr.permute(1, 2, 0).numpy()), mode="RGB")
-
-
-def pil_to_tensor(img: Image.Image) -> torch.Tensor:
-    """RGB image -> float tensor ``(1, 3, H, W)`` in ``[0, 1]``.
-
-    :param img: a PIL image (converted to RGB if needed)
-    :return: the tensor
-    """
-    return chw_uint8_to_tensor(to_chw_uint8(img)).unsqueeze(0)
-
-
-# --------------------------------------------------------------------------------------------------
-# Resizing and cropping
-# --------------------------------------------------------------------------------------------------
-
-RESAMPLE = Image.Resampling.BICUBIC
-
-
-def resize_shorter_center_crop(img: Image.Image, size: int) -> Image.Image:
-    """Scale the shorter side to ``size`` (keeping the aspect ratio), then crop the centre square.
-
-    An image that already is ``size x size`` is returned unchanged.
-
-    :param img: the image
-    :param size: output side length
-    :return: a ``size x size`` image
-    """
-    _check_size(size, "size")
-    width, height = img.size
-    if (width, height) == (size, size):
-        return img
-    scale = size / min(width, height)
-    new_w = max(size, round(width * scale))
-    new_h = max(size, round(height * scale))
-    if (new_w, new_h) != (width, height):
-        img = img.resize((new_w, new_h), RESAMPLE)
-    left = (new_w - size) // 2
-    top = (new_h - size) // 2
-    return img.crop((left, top, left + size, top + size))
-
-
-def resize_random_crop(
-    img: Image.Image, load_size: int | None, crop_size: int, rng: np.random.Generator
-) -> Image.Image:
-    """The training crop: resize to ``load_size x load_size`` (aspect not kept), then a random crop.
-
-    With ``load_size=None`` the image keeps its size, except that one smaller than the crop is
-    scaled up (shorter side to ``crop_size``). A ``load_size`` below ``crop_size`` is raised to it.
-
-    :param img: the image
-    :param load_size: side length to resize to first (the paper uses 512), or ``None``
-    :param crop_size: side length of the crop (the paper uses 256)
-    :param rng: source of the crop position
-    :return: a ``crop_size x crop_size`` image
-    """
-    _check_size(crop_size, "crop_size")
-    if load_size is not None:
-        side = max(int(load_size), crop_size)
-        if img.size != (side, side):
-            img = img.resize((side, side), RESAMPLE)
-    elif min(img.size) < crop_size:
-        scale = crop_size / min(img.size)
-        img = img.resize((max(crop_size, round(img.width * scale)), max(crop_size, round(img.height * scale))), RESAMPLE)
-    left = int(rng.integers(0, img.width - crop_size + 1))
-    top = int(rng.integers(0, img.height - crop_size + 1))
-    return img.crop((left, top, left + crop_size, top + crop_size))
-
-
-def fit_max_side(img: Image.Image, max_side: int | None) -> Image.Image:
-    """Downscale so that the longer side is at most ``max_side`` (aspect kept; never upscales).
-
-    :param img: the image
-    :param max_side: the limit, or ``None`` for no limit
-    :return: the image, resized if it was too large
-    """
-    if max_side is None or max(img.size) <= max_side:
-        return img
-    _check_size(max_side, "max_side")
-    scale = max_side / max(img.size)
-    new_size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
-    return img.resize(new_size, Image.Resampling.LANCZOS)
-
-
-def _check_size(value: int, name: str) -> None:
-    if int(value) < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value}")
-
-
 # --------------------------------------------------------------------------------------------------
 # Folders
 # --------------------------------------------------------------------------------------------------
@@ -465,11 +361,3 @@ def list_images(folder: str | Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
-def load_images(sources: Sequence[ImageLike], max_pixels: int | None = None) -> list[Image.Image]:
-    """:func:`load_image` applied to each element.
-
-    :param sources: paths or in-memory images
-    :param max_pixels: the pixel limit
-    :return: RGB images
-    """
-    return [load_image(src, max_pixels=max_pixels) for src in sources]

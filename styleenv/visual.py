@@ -1,7 +1,7 @@
 """Pictures to look at: side-by-side strips, labelled contact sheets, grids and animated GIFs.
 
-Files are written atomically (a temporary file in the same folder, then :func:`os.replace`), so
-an interrupted run never leaves a half-written picture behind.
+Files are written atomically (:func:`styleenv.files.atomic_write`), so an interrupted run never
+leaves a half-written picture behind.
 """
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from styleenv.files import atomic_write
 from styleenv.images import ImageLike, load_image
 
 Colour = tuple[int, int, int]
@@ -176,23 +176,6 @@ def _centred_text(draw: ImageDraw.ImageDraw, text: str, x: int, y: int, width: i
 # --------------------------------------------------------------------------------------------------
 
 
-def _atomic_save(path: str | Path, write) -> Path:
-    """Call ``write(temp_path)``, then move the temporary file onto ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A unique name beside the target (same file system, so os.replace is atomic); created by the
-    # writer itself, so it gets the usual permissions.
-    tmp = str(path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"))
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
-
-
 def save_png(img: ImageLike, path: str | Path) -> Path:
     """Write an image as PNG, atomically.
 
@@ -201,7 +184,7 @@ def save_png(img: ImageLike, path: str | Path) -> Path:
     :return: the path written
     """
     pic = _rgb(img)
-    return _atomic_save(path, lambda tmp: pic.save(tmp, format="PNG"))
+    return atomic_write(path, lambda tmp: pic.save(tmp, format="PNG"))
 
 
 def save_gif(frames: Sequence[ImageLike], path: str | Path, duration_ms: int = 300, loop: int = 0) -> Path:
@@ -219,12 +202,12 @@ def save_gif(frames: Sequence[ImageLike], path: str | Path, duration_ms: int = 3
     size = pics[0].size
     pics = [p if p.size == size else p.resize(size, Image.Resampling.LANCZOS) for p in pics]
 
-    def write(tmp: str) -> None:
+    def write(tmp: Path) -> None:
         pics[0].save(
             tmp, format="GIF", save_all=True, append_images=pics[1:], duration=duration_ms, loop=loop, optimize=False
         )
 
-    return _atomic_save(path, write)
+    return atomic_write(path, write)
 
 
 class SequenceFolder:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import os
-import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+
+from styleenv.files import atomic_write
 
 
 class WeightsError(FileNotFoundError):
@@ -144,20 +145,17 @@ def _packaged_copy(spec: WeightsFile) -> Path | None:
 
 
 def _download(spec: WeightsFile, target: Path) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{spec.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        print(f"styleenv: downloading {spec.name} to {target}")
+    def fetch(tmp: Path) -> None:
         urllib.request.urlretrieve(spec.url, tmp)
-        verify(spec, Path(tmp))
-        os.replace(tmp, target)
+        verify(spec, tmp)
+
+    print(f"styleenv: downloading {spec.name} to {target}")
+    try:
+        return atomic_write(target, fetch)
+    except WeightsError:
+        raise
     except Exception as err:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(err, WeightsError):
-            raise
         raise WeightsError(f"could not download {spec.name} from {spec.url} ({err}). {_advice(spec)}") from err
-    return target
 
 
 def _advice(spec: WeightsFile) -> str:

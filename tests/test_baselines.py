@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from agents.adain_decoder import adain_decoder, load_adain_decoder
+from agents.adapters import StylizerAgent
 from agents.baselines import AdaINAgent, IdentityAgent
-from agents.protocol import Agent, StylizerAgent, count_parameters, storage_bytes
+from agents.protocol import Agent, count_parameters, storage_bytes
 from styleenv import weights
 from styleenv.ops import adain
 from styleenv.vgg import loss_network

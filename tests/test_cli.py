@@ -7,7 +7,7 @@ import sys
 
 from PIL import Image
 
-from styleenv.cli import main
+from styleenv_cli.main import main
 
 
 def test_no_subcommand_prints_help(capsys):
@@ -36,7 +36,7 @@ def test_demo_missing_checkpoint_exits_2(tmp_path, capsys):
 
 def test_demo_bad_steps_exit_2_with_one_line():
     proc = subprocess.run(
-        [sys.executable, "-m", "styleenv.cli", "demo", "--steps", "0"], capture_output=True, text=True
+        [sys.executable, "-m", "styleenv", "demo", "--steps", "0"], capture_output=True, text=True
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == ["styleenv demo: error: --steps must be at least 1, got 0"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import socket
 from pathlib import Path
@@ -14,8 +13,10 @@ from PIL import Image
 
 import agents.default as default
 from agents.release import CheckpointError, load_checkpoint
-from agents.stylizer import Stylizer, as_batch, to_uint8
+from agents.stylizer import Stylizer
 from styleenv import weights
+from styleenv.images import as_batch
+from styleenv.pixels import to_uint8
 from styleenv.weights import sha256_of
 
 
@@ -52,7 +53,7 @@ def test_loads_offline_and_stylises_a_small_image(monkeypatch):
 
 def test_its_sequence_progresses_on_the_built_in_pairs():
     """What the README's first run shows: each step closer to the style, further from the photo."""
-    from styleenv.evaluate import PairMetrics
+    from styleenv.evaluation.metrics import PairMetrics
     from styleenv.procedural import procedural_content, procedural_style
     from styleenv.vgg import loss_network
 

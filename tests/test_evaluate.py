@@ -10,14 +10,16 @@ import numpy as np
 import pytest
 import torch
 
+from agents.adapters import SB3Agent
 from agents.baselines import IdentityAgent
-from agents.protocol import SB3Agent
 from styleenv import losses
-from styleenv.cli import main
 from styleenv.data import ImageSource
-from styleenv.evaluate import COLUMNS, EvaluationError, PairMetrics, Settings, evaluate, markdown_table, read_rows, select
-from styleenv.ops import mean_std
+from styleenv.evaluation.metrics import PairMetrics
+from styleenv.evaluation.report import markdown_table
+from styleenv.evaluation.results import COLUMNS, EvaluationError, read_rows
+from styleenv.evaluation.run import Settings, evaluate, select
 from styleenv.vgg import loss_network
+from styleenv_cli.main import main
 
 SIZE = 32
 
@@ -281,7 +283,7 @@ def test_command_writes_all_outputs(tmp_path, capsys):
 
 def test_release_rows_match_the_reference_sequence(tmp_path, reference, net):
     """The release through the env: the metrics of its clamped uint8 outputs (reference case, 2 steps)."""
-    from agents.protocol import make_agent
+    from agents.factory import make_agent
 
     ref = torch.load(reference / "reference_outputs.pt", weights_only=True)["square256"]
     u8 = lambda t: (t.clamp(0, 1) * 255).round().byte()  # (N, 3, H, W)

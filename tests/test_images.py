@@ -11,14 +11,10 @@ import pytest
 import torch
 from PIL import Image
 
-from styleenv.images import (
-    IMAGE_EXTENSIONS,
-    ImageLoadError,
+from styleenv.images import IMAGE_EXTENSIONS, ImageLoadError, list_images, load_image, open_checked
+from styleenv.pixels import (
     chw_uint8_to_tensor,
     fit_max_side,
-    list_images,
-    load_image,
-    open_checked,
     pil_to_tensor,
     resize_random_crop,
     resize_shorter_center_crop,

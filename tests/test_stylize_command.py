@@ -12,7 +12,7 @@ from PIL import Image
 
 from agents.networks import Actor, Builder
 from agents.release import load_release, save_checkpoint
-from styleenv.cli import main
+from styleenv_cli.main import main
 
 
 def _image(path: Path, w: int, h: int, seed: int) -> Path:

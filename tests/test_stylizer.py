@@ -12,7 +12,8 @@ from PIL import Image
 from agents.networks import Actor, Builder
 from agents.networks.blocks import Conv, RowSplitConv
 from agents.release import save_checkpoint
-from agents.stylizer import Stylizer, pad_to_multiple, to_uint8
+from agents.stylizer import Stylizer
+from styleenv.pixels import pad_to_multiple, to_uint8
 
 
 @pytest.fixture(scope="module")

@@ -84,7 +84,7 @@ def test_resume_continues_from_the_saved_step(trained):
 
 
 def test_cli_bad_input_exits_2(capsys):
-    from styleenv.cli import main
+    from styleenv_cli.main import main
 
     assert main(["train", "--config", "configs/tiny.toml", "--set", "no_such_key=1"]) == 2
     assert "unknown config key" in capsys.readouterr().err
@@ -99,7 +99,7 @@ def test_sigterm_saves_a_checkpoint_that_resumes(tmp_path):
     import time
 
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "styleenv.cli", "train", "--config", "configs/tiny.toml", "--output", str(out),
+    cmd = [sys.executable, "-m", "styleenv", "train", "--config", "configs/tiny.toml", "--output", str(out),
            "--set", "total_steps=100000", "--set", "checkpoint_every=0"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from styleenv.visual import _atomic_save, contact_sheet, grid, hstack, save_gif, save_png
+from styleenv.files import atomic_write as _atomic_save
+from styleenv.visual import contact_sheet, grid, hstack, save_gif, save_png
 
 
 def _solid(colour, size=(20, 10)):

@@ -2,9 +2,11 @@
 
 Layout as published (see ``agents.release`` for loading the released weights); sizes
 ``H``, ``W`` must be multiples of 4 (:class:`agents.stylizer.Stylizer` pads to that).
+
+Plain torch modules: they import only :mod:`styleenv.ops` (AdaIN) beside torch.
 """
 
-from agents.networks.actor import Actor, ActionHead, action_log_prob, sample_action
+from agents.networks.actor import Actor, ActionHead, action_log_prob, log_density, sample_action
 from agents.networks.blocks import Conv, ModulatedPointwise, PooledHead, ResBlock
 from agents.networks.builder import Builder, UpBlock
 from agents.networks.critic import QNet, TwinCritic
@@ -30,5 +32,6 @@ __all__ = [
     "TwinCritic",
     "UpBlock",
     "action_log_prob",
+    "log_density",
     "sample_action",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+
 import torch
 from torch import nn
 
@@ -11,6 +12,7 @@ from agents.networks.encoder import Encoder, StyleCode
 
 LOGVAR_MIN = -10.0
 LOGVAR_MAX = 2.0
+_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 class ActionHead(nn.Module):
@@ -123,11 +125,21 @@ def sample_action(mean: torch.Tensor, logvar: torch.Tensor, generator: torch.Gen
     return mean + logvar.exp() * eps
 
 
+def log_density(action: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """Log-density of each element of ``action`` under ``Normal(mean, scale=exp(logvar))``.
+
+    :param action: ``N x 64 x h x w``
+    :param mean: same shape
+    :param logvar: same shape
+    :return: same shape
+    """
+    z = (action - mean) * torch.exp(-logvar)
+    return -0.5 * z.square() - logvar - _HALF_LOG_2PI
+
+
 def action_log_prob(action: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """Log-density of ``action`` under ``Normal(mean, exp(logvar))``, summed per sample.
 
     :return: ``N``
     """
-    z = (action - mean) * torch.exp(-logvar)
-    log_p = -0.5 * z.square() - logvar - 0.5 * math.log(2 * math.pi)
-    return log_p.flatten(1).sum(dim=1)
+    return log_density(action, mean, logvar).flatten(1).sum(dim=1)

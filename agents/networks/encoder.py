@@ -12,18 +12,8 @@ from agents.networks.blocks import Conv, PooledHead, ResBlock
 
 
 @dataclass
-class StyleCode:
-    """Everything the actor and the builder need from one style image (per sample).
-
-    Feature maps come from the encoder in style mode, the vectors from its modulators and
-    from the actor's modulator. It depends only on the style image, so a sequence computes
-    it once. A batch of size 1 broadcasts over any number of moving images.
-
-    Shapes for an ``H x W`` style image (``H``, ``W`` multiples of 4):
-    ``x1``, ``x2``: ``N x 64 x H/4 x W/4``; ``x1_2``: ``N x 32 x H/2 x W/2``;
-    ``x1_3``: ``N x 64 x H/4 x W/4``; ``w1_2``, ``b1_2``: ``N x 16 x 1 x 1``;
-    ``w1_3``, ``b1_3``: ``N x 32 x 1 x 1``; ``w1``, ``b1``, ``w2``, ``b2``: ``N x 64 x 1 x 1``.
-    """
+class StyleFeatures:
+    """Style-mode encoder outputs (the encoder's share of a :class:`StyleCode`)."""
 
     x1: torch.Tensor
     x2: torch.Tensor
@@ -33,6 +23,23 @@ class StyleCode:
     b1_2: torch.Tensor
     w1_3: torch.Tensor
     b1_3: torch.Tensor
+
+
+@dataclass
+class StyleCode(StyleFeatures):
+    """Everything the actor and the builder need from one style image (per sample).
+
+    The encoder's :class:`StyleFeatures` (feature maps in style mode, vectors from its
+    modulators) and the vectors of the actor's modulator (``w1``, ``b1``, ``w2``, ``b2``). It
+    depends only on the style image, so a sequence computes it once. A batch of size 1
+    broadcasts over any number of moving images.
+
+    Shapes for an ``H x W`` style image (``H``, ``W`` multiples of 4):
+    ``x1``, ``x2``: ``N x 64 x H/4 x W/4``; ``x1_2``: ``N x 32 x H/2 x W/2``;
+    ``x1_3``: ``N x 64 x H/4 x W/4``; ``w1_2``, ``b1_2``: ``N x 16 x 1 x 1``;
+    ``w1_3``, ``b1_3``: ``N x 32 x 1 x 1``; ``w1``, ``b1``, ``w2``, ``b2``: ``N x 64 x 1 x 1``.
+    """
+
     w1: torch.Tensor
     b1: torch.Tensor
     w2: torch.Tensor
@@ -54,28 +61,6 @@ class StyleCode:
         if isinstance(index, int):
             index = slice(index, index + 1)
         return StyleCode(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
-
-    def to(self, *args, **kwargs) -> StyleCode:
-        """Move/cast every tensor (same arguments as :meth:`torch.Tensor.to`)."""
-        return StyleCode(**{f.name: getattr(self, f.name).to(*args, **kwargs) for f in fields(self)})
-
-    def detach(self) -> StyleCode:
-        """A copy cut from the autograd graph."""
-        return StyleCode(**{f.name: getattr(self, f.name).detach() for f in fields(self)})
-
-
-@dataclass
-class StyleFeatures:
-    """Style-mode encoder outputs (the encoder's share of a :class:`StyleCode`)."""
-
-    x1: torch.Tensor
-    x2: torch.Tensor
-    x1_2: torch.Tensor
-    x1_3: torch.Tensor
-    w1_2: torch.Tensor
-    b1_2: torch.Tensor
-    w1_3: torch.Tensor
-    b1_3: torch.Tensor
 
 
 class Encoder(nn.Module):

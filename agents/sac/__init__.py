@@ -5,6 +5,10 @@ SB3's SAC runs unchanged; the project plugs in through SB3's extension points:
 :class:`~agents.sac.wrapper.LatentActionWrapper` (latent action -> image env),
 :class:`~agents.sac.buffer.StyleReplayBuffer` (uint8 images, one copy of each style) and the
 callbacks of :mod:`agents.sac.callbacks` (generative learning, checkpoints, pictures).
+:mod:`agents.sac.trainer` puts a run together from a :mod:`agents.sac.config`;
+:mod:`agents.sac.holdout` holds back evaluation pairs and evaluates the policy on them.
+
+Imports :mod:`stable_baselines3`, the rest of :mod:`agents` and :mod:`styleenv`; never :mod:`styleenv_cli`.
 """
 
 from agents.sac.buffer import StyleReplayBuffer

@@ -10,10 +10,7 @@ is one per env step), as the release interleaves them.
 
 from __future__ import annotations
 
-import io
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -24,26 +21,14 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Image
 
 from agents.sac.buffer import StyleReplayBuffer
-from agents.sac.evaluation import evaluate_pairs, save_png, sequence_strip
 from agents.sac.generative import ContentTargetCache, StyleStatsCache, generative_losses
+from agents.sac.holdout import evaluate_pairs
+from styleenv.files import atomic_write
+from styleenv.pixels import chw_uint8_to_tensor
 from styleenv.vgg import LossNetwork
+from styleenv.visual import hstack, save_png
 
 GENERATIVE_STATE = "generative.pt"
-
-
-def atomic_write(path: Path, write: Any) -> None:
-    """Write a file through ``write(file_object)`` to a temporary name, then rename it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class GenerativeCallback(BaseCallback):
@@ -92,8 +77,8 @@ class GenerativeCallback(BaseCallback):
         if not isinstance(buffer, StyleReplayBuffer):
             raise TypeError("GenerativeCallback needs a StyleReplayBuffer")
         moving_u8, style_u8, moving_keys, style_keys = buffer.sample_images(self.batch_size or model.batch_size)
-        moving = moving_u8.float().div_(255.0)
-        style = style_u8.float().div_(255.0)
+        moving = chw_uint8_to_tensor(moving_u8)
+        style = chw_uint8_to_tensor(style_u8)
         stats = self.cache.batch(style, style_keys)
         target = self.content_cache.batch(moving, moving_keys)
         policy.actor.net.train()
@@ -153,12 +138,12 @@ class CheckpointCallback(BaseCallback):
         gen = {"optimizer": model.policy.generative_optimizer.state_dict(),
                "n_steps": self.generative.n_steps if self.generative else 0,
                "num_timesteps": model.num_timesteps}
-        atomic_write(self.directory / GENERATIVE_STATE, lambda f: th.save(gen, f))
+        atomic_write(self.directory / GENERATIVE_STATE, lambda tmp: th.save(gen, tmp), sync=True)
         if self.save_replay and model.replay_buffer is not None:
-            atomic_write(self.directory / "replay.pkl", lambda f: model.save_replay_buffer(f))
-        atomic_write(self.directory / "last.zip", lambda f: model.save(f))
+            atomic_write(self.directory / "replay.pkl", lambda tmp: model.save_replay_buffer(tmp), sync=True)
+        atomic_write(self.directory / "last.zip", lambda tmp: model.save(tmp), sync=True)
         info = {"num_timesteps": model.num_timesteps, "replay": self.save_replay, "time": time.time()}
-        atomic_write(self.directory / "last.json", lambda f: f.write(json.dumps(info).encode()))
+        atomic_write(self.directory / "last.json", lambda tmp: tmp.write_text(json.dumps(info)), sync=True)
         self._last_saved = model.num_timesteps
         if self.verbose:
             print(f"checkpoint at step {model.num_timesteps}: {self.directory / 'last.zip'}")
@@ -249,7 +234,7 @@ class EvalCallback(BaseCallback):
         if not self.pairs:
             return None
         result = evaluate_pairs(self.model, self.env, self.pairs[:1], self.steps, keep_images=1)
-        strip = sequence_strip(result["sequences"][0])
+        strip = np.asarray(hstack(result["sequences"][0]))  # content | style | steps, (H, W_total, 3)
         save_png(strip, self.directory / "samples" / f"step_{self.num_timesteps:07d}.png")
         self.logger.record("samples/sequence", Image(strip, "HWC"), exclude=("stdout", "log", "json", "csv"))
         self.logger.dump(self.num_timesteps)

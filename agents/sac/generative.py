@@ -2,7 +2,7 @@
 
 On a batch of (moving, style) pairs the actor samples a latent, the builder makes the next
 image, and three losses are weighted by learned uncertainties ``p``
-(:func:`styleenv.losses.uncertainty_weighted`): the content loss (relu4_1 against the moving
+(:func:`agents.losses.uncertainty_weighted`): the content loss (relu4_1 against the moving
 image), the style loss (relu1_1..relu4_1 statistics against the style) and the hierarchical
 contrastive loss on the actor's style encoding. Gradients reach the actor, the builder and
 ``p``.
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import torch as th
 
+from agents import losses as agent_losses
 from agents.networks import Actor, Builder, sample_action
 from styleenv import losses
 from styleenv.vgg import STYLE_TAPS, LossNetwork
@@ -166,9 +167,9 @@ def generative_losses(
     l_content = losses.content_loss(feats[-1], content_target)
     l_style = losses.style_loss_from_stats(losses.style_stats(feats), style_stats)
     out_code = actor.encode_style(out)
-    l_contrast = losses.contrastive_style_loss(
+    l_contrast = agent_losses.contrastive_style_loss(
         list(out_code.feature_maps()), list(out_code.modulations()),
         list(code.feature_maps()), list(code.modulations()),
     )
-    total = losses.uncertainty_weighted(th.stack([l_content, l_style, l_contrast]), p)
+    total = agent_losses.uncertainty_weighted(th.stack([l_content, l_style, l_contrast]), p)
     return GenerativeLosses(total, l_content.detach().item(), l_style.detach().item(), l_contrast.detach().item())

@@ -42,7 +42,6 @@ unit-scale values, which is where the released actor sits (mean logvar -5.7 on r
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch as th
@@ -51,11 +50,11 @@ from stable_baselines3.common.policies import BaseModel, BasePolicy
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from stable_baselines3.sac.policies import SACPolicy
 
-from agents.networks import Actor, Builder, TwinCritic, sample_action
+from agents.networks import Actor, Builder, TwinCritic, log_density, sample_action
+from styleenv.pixels import chw_uint8_to_tensor
 
 #: Default per-dimension target entropy (see the module docstring).
 DEFAULT_TARGET_ENTROPY = -4.0
-_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 def obs_images(obs: PyTorchObs) -> tuple[th.Tensor, th.Tensor]:
@@ -67,7 +66,7 @@ def obs_images(obs: PyTorchObs) -> tuple[th.Tensor, th.Tensor]:
     out = []
     for key in ("moving", "style"):
         x = obs[key]
-        out.append(x.float().div_(255.0) if x.dtype == th.uint8 else x.float())
+        out.append(chw_uint8_to_tensor(x) if x.dtype == th.uint8 else x.float())
     return out[0], out[1]
 
 
@@ -79,8 +78,7 @@ def per_dim_log_prob(action: th.Tensor, mean: th.Tensor, logvar: th.Tensor) -> t
     :param logvar: same shape
     :return: ``(N,)``
     """
-    z = (action - mean) * th.exp(-logvar)
-    return (-0.5 * z.square() - logvar - _HALF_LOG_2PI).flatten(1).mean(dim=1)
+    return log_density(action, mean, logvar).flatten(1).mean(dim=1)
 
 
 class DelayedAdam(th.optim.Adam):

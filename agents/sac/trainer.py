@@ -34,10 +34,11 @@ from agents.sac.callbacks import (
     load_generative_state,
 )
 from agents.sac.config import TrainConfig
-from agents.sac.evaluation import Split, holdout_split
+from agents.sac.holdout import Split, holdout_split
 from agents.sac.policy import StylePolicy
 from agents.sac.wrapper import LatentActionWrapper, bind_env
-from styleenv.env import StyleTransferEnv, resolve_device
+from styleenv.devices import resolve_device
+from styleenv.env import StyleTransferEnv
 from styleenv.vgg import loss_network
 
 

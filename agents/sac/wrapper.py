@@ -16,6 +16,7 @@ import torch as th
 from gymnasium import spaces
 
 from agents.networks import Actor, Builder, StyleCode
+from styleenv.pixels import chw_uint8_to_tensor
 
 LATENT_CHANNELS = 64
 
@@ -60,10 +61,6 @@ class LatentActionWrapper(gym.Wrapper):
         """
         self._actor, self._builder = actor, builder
 
-    @property
-    def bound_networks(self) -> tuple[Actor | None, Builder | None]:
-        return self._actor, self._builder
-
     def reset(self, **kwargs: Any):
         obs, info = self.env.reset(**kwargs)
         self._style = obs["style"]
@@ -98,7 +95,7 @@ class LatentActionWrapper(gym.Wrapper):
     def _style_code(self, device: th.device) -> StyleCode:
         # recomputed at every step: the actor's weights change between steps during training,
         # and one style encoding costs far less than the env's VGG pass
-        style = th.from_numpy(self._style).to(device, th.float32).div_(255.0)[None]  # (1, 3, H, W)
+        style = chw_uint8_to_tensor(self._style, device)[None]  # (1, 3, H, W)
         return self._actor.encode_style(style)
 
 

@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from styleenv.commands import UsageError
+from styleenv_cli.commands import UsageError
 
 HELP = "evaluate agents (content/style loss, SSIM, time) into a CSV, a Table 1, plots and contact sheets"
 
@@ -52,8 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from agents.protocol import AgentSpecError, make_agent
-    from styleenv.evaluate import EvaluationError, Settings, evaluate, image_source
+    from agents.factory import AgentSpecError, make_agent
+    from styleenv.evaluation.run import EvaluationError, Settings, evaluate, image_source
 
     if args.steps < 1:
         raise UsageError(f"--steps must be at least 1, got {args.steps}")

@@ -12,11 +12,9 @@ import argparse
 from pathlib import Path
 
 import gymnasium as gym
-from PIL import Image
 
 import styleenv
-from styleenv.commands import UsageError
-from styleenv.procedural import procedural_content, procedural_style
+from styleenv_cli.commands import UsageError
 
 HELP = "stylise a built-in image pair with the shipped agent: every step, a contact sheet and a GIF (first run)"
 
@@ -31,9 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agents.protocol import StylizerAgent
+    from agents.adapters import StylizerAgent
     from agents.release import CheckpointError
     from agents.stylizer import Stylizer
+    from styleenv.evaluation.rollout import rollout
+    from styleenv.pixels import to_pil
+    from styleenv.procedural import procedural_content, procedural_style
     from styleenv.visual import SequenceFolder
 
     if args.steps < 1:
@@ -47,17 +48,11 @@ def run(args: argparse.Namespace) -> int:
     content = procedural_content(args.seed, args.size)
     style = procedural_style(args.seed, args.size)
     env = gym.make(styleenv.ENV_ID, content=[content], style=[style], image_size=args.size, max_episode_steps=args.steps)
-    agent = StylizerAgent(stylizer)
-    obs, _ = env.reset(seed=args.seed, options={"content": content, "style": style})
-    agent.reset(obs)
-    rewards = []
+    episode = rollout(env, StylizerAgent(stylizer), args.steps, options={"content": content, "style": style}, seed=args.seed)
+    rewards = episode.rewards
     with SequenceFolder(args.out / "demo", content, keep=range(1, args.steps + 1)) as folder:
-        done = False
-        while not done:
-            obs, reward, terminated, truncated, _ = env.step(agent.act(obs))
-            rewards.append(reward)
-            folder.add(len(rewards), Image.fromarray(obs["moving"].transpose(1, 2, 0)))
-            done = terminated or truncated
+        for step, image in enumerate(episode.images, start=1):
+            folder.add(step, to_pil(image))
         files = folder.finish(style)
     print(f"rewards by step (minus the style loss): {' '.join(f'{r:.2f}' for r in rewards)}")
     print(f"wrote {files['folder']}/: step-01.png .. step-{len(rewards):02d}.png, sheet.png, sequence.gif")

@@ -17,7 +17,7 @@ import json
 import time
 from pathlib import Path
 
-from styleenv.commands import UsageError
+from styleenv_cli.commands import UsageError
 
 HELP = "stylise content image(s) with a style: every step as PNG, a contact sheet and a GIF"
 
@@ -77,7 +77,8 @@ def _list(path: Path, what: str) -> list[Path]:
 
 
 def _load_all(paths: list[Path], max_size: int) -> dict[Path, object]:
-    from styleenv.images import ImageLoadError, fit_max_side, load_image
+    from styleenv.images import ImageLoadError, load_image
+    from styleenv.pixels import fit_max_side
 
     images = {}
     for p in paths:
@@ -122,14 +123,14 @@ def _load_model(args: argparse.Namespace):
 
 def _run_pair(stylizer, content, style, target: Path, args: argparse.Namespace, keep: list[int], bar) -> dict:
     """Write one pair's files (a :class:`~styleenv.visual.SequenceFolder`: complete or absent)."""
-    from agents.stylizer import to_uint8, uint8_to_pil
+    from styleenv.pixels import to_pil, to_uint8
     from styleenv.visual import SequenceFolder
 
     start = time.perf_counter()
     with SequenceFolder(target, content, keep) as folder:
         code = stylizer.encode_style(style)
         for k, x in stylizer.steps(content, code, args.steps, args.sample, args.seed, args.alpha):
-            folder.add(k, uint8_to_pil(to_uint8(x)[0]))
+            folder.add(k, to_pil(to_uint8(x)[0]))
             bar.update(1)
         seconds = time.perf_counter() - start
         files = folder.finish(style)

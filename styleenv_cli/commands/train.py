@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import signal
 
-from styleenv.commands import UsageError
+from styleenv_cli.commands import UsageError
 
 HELP = "train the RLMiniStyler agent with SB3's SAC"
 

@@ -16,8 +16,10 @@ from typing import Any
 
 import numpy as np
 
-
+from agents.adapters import SB3Agent
+from styleenv.evaluation.rollout import rollout
 from styleenv.images import list_images
+from styleenv.pixels import to_hwc
 
 HOLDOUT_SEED_OFFSET = 7919  # keeps the split independent of the training seed's other uses
 
@@ -71,7 +73,8 @@ def holdout_split(content: str | list[str] | None, style: str | list[str] | None
 
 def evaluate_pairs(model: Any, env: Any, pairs: list[tuple[Any, Any]], steps: int = 10,
                    keep_images: int = 0) -> dict[str, Any]:
-    """Deterministic roll-outs of ``model`` on pinned pairs.
+    """Deterministic roll-outs of ``model`` on pinned pairs (:func:`styleenv.evaluation.rollout.rollout`
+    of the model as an :class:`~agents.adapters.SB3Agent`).
 
     :param model: anything with SB3's ``predict(obs, deterministic=True)``
     :param env: a single (not vectorised) env with a :class:`~agents.sac.wrapper.LatentActionWrapper`
@@ -81,41 +84,13 @@ def evaluate_pairs(model: Any, env: Any, pairs: list[tuple[Any, Any]], steps: in
     :return: ``mean_reward`` (mean over pairs and steps), ``final_style_loss`` (mean style loss at
         the last step), ``per_pair`` rewards and ``sequences`` (content, style, step frames)
     """
+    agent = SB3Agent(model)
     per_pair, finals, sequences = [], [], []
     for k, (c, s) in enumerate(pairs):
-        obs, _ = env.reset(options={"content": c, "style": s})  # an int is a pool index
-        frames = [obs["moving"].transpose(1, 2, 0), obs["style"].transpose(1, 2, 0)]
-        rewards = []
-        info: dict[str, Any] = {}
-        for _ in range(steps):
-            action, _ = model.predict(obs, deterministic=True)
-            obs, r, terminated, truncated, info = env.step(action)
-            rewards.append(r)
-            frames.append(obs["moving"].transpose(1, 2, 0))
-            if terminated:
-                break
-        per_pair.append(float(np.mean(rewards)))
-        finals.append(float(info.get("style_loss", np.nan)))
+        episode = rollout(env, agent, steps, options={"content": c, "style": s})  # an int is a pool index
+        per_pair.append(float(np.mean(episode.rewards)))
+        finals.append(float(episode.infos[-1].get("style_loss", np.nan)) if episode.infos else np.nan)
         if k < keep_images:
-            sequences.append(frames)
+            sequences.append([to_hwc(image) for image in (episode.first["moving"], episode.first["style"], *episode.images)])
     return {"mean_reward": float(np.mean(per_pair)), "final_style_loss": float(np.mean(finals)),
             "per_pair": per_pair, "sequences": sequences}
-
-
-def sequence_strip(frames: list[np.ndarray], gap: int = 4) -> np.ndarray:
-    """Content | style | step 1 .. step k side by side, ``(H, W_total, 3)`` uint8."""
-    h = frames[0].shape[0]
-    sep = np.full((h, gap, 3), 255, np.uint8)
-    parts: list[np.ndarray] = []
-    for f in frames:
-        parts += [f, sep]
-    return np.concatenate(parts[:-1], axis=1)
-
-
-def save_png(array: np.ndarray, path: str | Path) -> None:
-    from PIL import Image
-
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(array).save(path)
-
-

@@ -1,29 +1,25 @@
 """The ``styleenv`` console command: one entry point, one subcommand per module.
 
-Each module in :mod:`styleenv.commands` defines ``HELP`` (one line), ``add_arguments(parser)``
-and ``run(args) -> int``. A :class:`~styleenv.commands.UsageError` raised by ``run`` ends the
+Each module in :mod:`styleenv_cli.commands` defines ``HELP`` (one line), ``add_arguments(parser)``
+and ``run(args) -> int``. A :class:`~styleenv_cli.commands.UsageError` raised by ``run`` ends the
 command with exit code 2 and one line on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
-COMMANDS = ("demo", "stylize", "evaluate", "train")
+from styleenv_cli.commands import UsageError, demo, evaluate, stylize, train
+
+COMMANDS = {"demo": demo, "stylize": stylize, "evaluate": evaluate, "train": train}
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of the command and its subcommands."""
     parser = argparse.ArgumentParser(prog="styleenv", description="Reinforcement-learning style transfer.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"styleenv.commands.{name}")
-        except ModuleNotFoundError as err:
-            if err.name != f"styleenv.commands.{name}":
-                raise
-            continue  # a subcommand not built yet
+    for name, module in COMMANDS.items():
         cmd = sub.add_parser(name, help=module.HELP, description=module.__doc__)
         module.add_arguments(cmd)
         cmd.set_defaults(_run=module.run)
@@ -31,8 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from styleenv.commands import UsageError
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit code.
 
+    :param argv: the arguments after the program name
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -46,7 +44,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"styleenv {args.command}: interrupted", file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

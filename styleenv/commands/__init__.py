@@ -1,5 +1,0 @@
-"""Subcommands of the ``styleenv`` console command (see :mod:`styleenv.cli`)."""
-
-
-class UsageError(Exception):
-    """Bad input to a command: reported as one line on stderr, exit code 2."""

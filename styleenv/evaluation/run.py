@@ -1,0 +1,331 @@
+"""An evaluation run: every agent through the environment on every selected (content, style)
+pair at every size, with the paper's Table 1 protocol (:mod:`styleenv.evaluation.metrics`).
+
+Each agent is rolled out (:func:`~styleenv.evaluation.rollout.rollout`) through
+``gymnasium.make("styleenv/StyleTransfer-v0", image_size=size)`` on pinned pairs. Outputs under
+``out``: ``rows.csv`` (:mod:`~styleenv.evaluation.results`), ``agents.json`` (parameters and
+storage), ``run.json`` (the episode length), ``table.md``, ``plots/*.png`` and ``sheets/*.png``
+(:mod:`~styleenv.evaluation.report`).
+
+Resumable: rows already in ``rows.csv`` are kept and their (agent, content, style, size)
+episodes are skipped; an episode is written only once complete.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+import styleenv
+from styleenv.data import ImageSource
+from styleenv.evaluation.metrics import PairMetrics
+from styleenv.evaluation.report import TABLE_FILE, agent_sheet, markdown_table, plot_all, save_frames
+from styleenv.evaluation.results import (
+    ROWS_FILE,
+    EvaluationError,
+    Row,
+    complete_keys,
+    episode_key,
+    episode_rows,
+    read_rows,
+    write_rows,
+)
+from styleenv.evaluation.rollout import Probe, rollout
+from styleenv.pixels import to_pil
+from styleenv.vgg import LossNetwork, loss_network
+
+AGENTS_FILE = "agents.json"
+RUN_FILE = "run.json"
+
+
+def image_source(spec: Sequence[str | Path] | None, kind: str) -> ImageSource:
+    """An :class:`ImageSource` from command-line paths: one folder, files, or None (procedural set).
+
+    :raises EvaluationError: a path that does not exist, or no readable images
+    """
+    if not spec:
+        return ImageSource(None, kind=kind)
+    paths = [Path(p) for p in spec]
+    for p in paths:
+        if not p.exists():
+            raise EvaluationError(f"{kind} folder or file {p} does not exist")
+    try:
+        return ImageSource(paths[0] if len(paths) == 1 else paths, kind=kind)
+    except (ValueError, FileNotFoundError) as err:
+        raise EvaluationError(str(err).splitlines()[0]) from None
+
+
+def select(count: int, limit: int | None, seed: int, stream: int) -> list[int]:
+    """Indices of the images evaluated: all of them, or ``limit`` drawn without replacement by
+    ``numpy.random.default_rng([seed, stream])`` and sorted (stream 0: contents, 1: styles)."""
+    if limit is None or limit >= count:
+        return list(range(count))
+    if limit < 1:
+        raise EvaluationError(f"limits must be at least 1, got {limit}")
+    rng = np.random.default_rng([seed, stream])
+    return sorted(int(i) for i in rng.choice(count, size=limit, replace=False))
+
+
+@dataclass
+class Settings:
+    """What to evaluate.
+
+    :param sizes: image sizes (square sides)
+    :param steps: episode length
+    :param report_steps: the steps shown in the table and the contact sheets
+    :param seed: image selection and env reset seed
+    :param device: torch device of the loss network and the env
+    :param limit_contents: evaluate this many contents (seeded draw; None: all)
+    :param limit_styles: evaluate this many styles (seeded draw; None: all)
+    :param sheet_pairs: pairs shown in each contact sheet
+    :param progress: show a tqdm progress bar
+    :param report_only: run nothing; write the table, plots and sheets from the CSV
+    """
+
+    sizes: Sequence[int] = (256,)
+    steps: int = 10
+    report_steps: Sequence[int] = (1, 5, 10)
+    seed: int = 0
+    device: str = "cpu"
+    limit_contents: int | None = None
+    limit_styles: int | None = None
+    sheet_pairs: int = 4
+    progress: bool = True
+    report_only: bool = False
+
+    def check(self) -> None:
+        """:raises EvaluationError: bad steps, report steps or sizes"""
+        if self.steps < 1:
+            raise EvaluationError(f"--steps must be at least 1, got {self.steps}")
+        bad = [k for k in self.report_steps if not 1 <= k <= self.steps]
+        if bad or not self.report_steps:
+            raise EvaluationError(f"report steps must lie in 1..{self.steps}, got {list(self.report_steps)}")
+        small = [s for s in self.sizes if s < 16]
+        if small or not self.sizes:
+            raise EvaluationError(f"sizes must be at least 16 pixels, got {list(self.sizes)}")
+
+
+@dataclass
+class Result:
+    """What :func:`evaluate` wrote.
+
+    :param rows: the rows of this run's selection (old and new)
+    :param ran: episodes rolled out now
+    :param skipped: episodes found complete in the CSV
+    :param files: output files by kind
+    """
+
+    rows: list[Row]
+    ran: int
+    skipped: int
+    files: dict[str, Path]
+
+
+class _Pairs:
+    """The pinned images of the selection and their metric targets, each computed once per size.
+
+    :param net: the loss network
+    :param contents: content images
+    :param styles: style images
+    """
+
+    def __init__(self, net: LossNetwork, contents: ImageSource, styles: ImageSource) -> None:
+        self.net = net
+        self.contents = contents
+        self.styles = styles
+        self._content: dict[tuple[int, int], tuple[np.ndarray, list[torch.Tensor]]] = {}
+        self._style: dict[tuple[int, int], tuple[np.ndarray, list]] = {}
+        self._pair: tuple[int, int, int] | None = None
+        self._metrics: PairMetrics | None = None
+
+    def get(self, size: int, content: int, style: int) -> tuple[np.ndarray, np.ndarray, PairMetrics]:
+        """``(content, style, metrics)`` of a pair: ``(3, size, size)`` uint8 images and their :class:`PairMetrics`.
+
+        The metrics are kept while the same pair is asked for (agents that make the same
+        image are measured once).
+        """
+        if (size, content) not in self._content:
+            image = self.contents.pinned(content, size)
+            self._content[(size, content)] = (image, PairMetrics.content_features(self.net, image))
+        if (size, style) not in self._style:
+            image = self.styles.pinned(style, size)
+            self._style[(size, style)] = (image, PairMetrics.style_stats(self.net, image))
+        content_image, content_feats = self._content[(size, content)]
+        style_image, stats = self._style[(size, style)]
+        if self._pair != (size, content, style):
+            self._pair = (size, content, style)
+            self._metrics = PairMetrics(self.net, content_image, stats, content_feats)
+        return content_image, style_image, self._metrics
+
+
+def evaluate(
+    agents: dict[str, Any],
+    contents: ImageSource,
+    styles: ImageSource,
+    out: str | Path,
+    settings: Settings | None = None,
+    plots: bool = True,
+    log: Callable[[str], None] = print,
+) -> Result:
+    """Evaluate ``agents`` on every selected (content, style) pair at every size.
+
+    :param agents: name -> agent (names go into the CSV; keep them stable across runs)
+    :param contents: content images
+    :param styles: style images
+    :param out: output folder (created; an existing ``rows.csv`` is resumed if it was made
+        with the same number of steps: the baselines' strength at step k depends on it)
+    :param settings: what to evaluate (default :class:`Settings`)
+    :param plots: draw the PNG plots (needs matplotlib) besides the table and contact sheets
+    :param log: where one-line notes go
+    :return: the rows and files written
+    """
+    settings = settings or Settings()
+    settings.check()
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise EvaluationError(f"cannot create output folder {out}: {err.strerror}") from None
+    device = torch.device(settings.device)
+    net = loss_network(device)
+    c_idx = select(len(contents), settings.limit_contents, settings.seed, 0)
+    s_idx = select(len(styles), settings.limit_styles, settings.seed, 1)
+    c_names = _names(contents, c_idx, "content")
+    s_names = _names(styles, s_idx, "style")
+    sheet = {(c_names[i % len(c_idx)], s_names[i % len(s_idx)]) for i in range(settings.sheet_pairs)}
+
+    csv_path = out / ROWS_FILE
+    _check_run(out / RUN_FILE, settings.steps)
+    rows = read_rows(csv_path)
+    done = complete_keys(rows, settings.steps)
+    kept = [r for r in rows if episode_key(r) in done]
+    if len(kept) != len(rows):
+        write_rows(csv_path, kept, append=False)  # drop unfinished episodes
+    rows = kept
+    _write_agents(out / AGENTS_FILE, agents)
+
+    # Pairs in diagonal rounds (round r: content i with style (i + r) mod S), so that a run
+    # stopped early has seen every content and style about equally often.
+    pairs = sorted(((ci, si) for ci in range(len(c_idx)) for si in range(len(s_idx))),
+                   key=lambda p: ((p[1] - p[0]) % len(s_idx), p[0]))  # fmt: skip
+    pending = [
+        (size, ci, si, name)
+        for size in settings.sizes
+        for ci, si in pairs
+        for name in agents
+        if (name, c_names[ci], s_names[si], size) not in done
+    ]
+    todo = [] if settings.report_only else pending
+    total = len(settings.sizes) * len(c_idx) * len(s_idx) * len(agents)
+    log(f"evaluate: {len(agents)} agents x {len(c_idx)} contents x {len(s_idx)} styles x {len(settings.sizes)} sizes; "
+        f"{total - len(pending)} episodes already in {csv_path}, {len(todo)} to run"
+        + (f" (report only: {len(pending)} not evaluated)" if settings.report_only and pending else ""))  # fmt: skip
+    bar = _progress(len(todo), settings.progress)
+    envs: dict[tuple[int, str], tuple[gym.Env, Probe]] = {}
+    pinned = _Pairs(net, contents, styles)
+    try:
+        for size, ci, si, name in todo:
+            content, style, metrics = pinned.get(size, c_idx[ci], s_idx[si])
+            if (size, name) not in envs:
+                envs[(size, name)] = _make_env(agents[name], size, settings.steps, device, net)
+            env, probe = envs[(size, name)]
+            episode = rollout(env, agents[name], settings.steps, options={"content": to_pil(content), "style": to_pil(style)},
+                              seed=settings.seed, probe=probe)  # fmt: skip
+            key = (name, c_names[ci], s_names[si], size)
+            new = episode_rows(key, metrics.measure(episode.images, episode.features), episode.seconds)
+            write_rows(csv_path, new, append=True)
+            rows.extend(new)
+            if (c_names[ci], s_names[si]) in sheet:
+                save_frames(out, key, content, style, episode.images, settings.report_steps)
+            bar.update(1)
+    finally:
+        bar.close()
+        for env, _ in envs.values():
+            env.close()
+
+    selection = set(c_names), set(s_names), set(settings.sizes), set(agents)
+    rows = [r for r in rows if r["content"] in selection[0] and r["style"] in selection[1]
+            and r["size"] in selection[2] and r["agent"] in selection[3]]  # fmt: skip
+    files = _report(out, rows, list(agents), settings, sorted(sheet), plots, log)
+    return Result(rows=rows, ran=len(todo), skipped=total - len(pending), files=files)
+
+
+def _names(source: ImageSource, indices: list[int], kind: str) -> list[str]:
+    """The names of the selected images (they key the CSV, so they must differ)."""
+    names = [source.name(i) for i in indices]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise EvaluationError(f"two {kind} images are named {twice[0]} (names key the CSV); rename one")
+    return names
+
+
+def _report(out: Path, rows: list[Row], agents: list[str], settings: Settings, sheet_pairs: list[tuple[str, str]],
+            plots: bool, log: Callable[[str], None]) -> dict[str, Path]:  # fmt: skip
+    """Write the table, the contact sheets and (with ``plots``) the plots; return every output file by kind."""
+    files = {"rows": out / ROWS_FILE, "agents": out / AGENTS_FILE, "table": out / TABLE_FILE}
+    info = json.loads(files["agents"].read_text())
+    files["table"].write_text(markdown_table(rows, info, agents, settings.report_steps) + "\n")
+    for size in settings.sizes:
+        for name in agents:
+            path = agent_sheet(out, name, size, sheet_pairs, settings.report_steps)
+            if path is not None:
+                files[f"sheet {name} {size}"] = path
+    if plots:
+        try:
+            files.update(plot_all(rows, out / "plots", agents))
+        except ImportError as err:
+            log(f"evaluate: plots skipped: {err}")
+    return files
+
+
+def _check_run(path: Path, steps: int) -> None:
+    """Record the episode length of an output folder, or check that it is the same."""
+    if path.is_file():
+        before = json.loads(path.read_text()).get("steps")
+        if before != steps:
+            raise EvaluationError(f"{path.parent} holds a run with --steps {before}; use --steps {before} or another --out")
+    else:
+        path.write_text(json.dumps({"steps": steps}) + "\n")
+
+
+def _make_env(agent: Any, size: int, steps: int, device: torch.device, net: LossNetwork) -> tuple[gym.Env, Probe]:
+    """The env an agent acts in (its ``wrap_env`` of the probe, if it has one) and the probe."""
+    # the env's own pools are never drawn from (every reset pins a pair): one blank image each
+    blank = [np.zeros((size, size, 3), np.uint8)]
+    base = gym.make(styleenv.ENV_ID, image_size=size, max_episode_steps=steps, device=device, content=blank, style=blank)
+    probe = Probe(base, net)
+    wrap = getattr(agent, "wrap_env", None)
+    return (wrap(probe) if callable(wrap) else probe), probe
+
+
+def _write_agents(path: Path, agents: dict[str, Any]) -> None:
+    """Add (or update) each agent's parameters, storage and class in ``agents.json``."""
+    info = json.loads(path.read_text()) if path.is_file() else {}
+    for name, agent in agents.items():
+        info[name] = {
+            "parameters": int(getattr(agent, "parameters", 0) or 0),
+            "storage_bytes": int(getattr(agent, "storage_bytes", 0) or 0),
+            "class": type(agent).__name__,
+        }
+    path.write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
+
+
+class _NoBar:
+    def update(self, n: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _progress(total: int, show: bool) -> Any:
+    if not show or total == 0:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="episodes", unit="ep", dynamic_ncols=True)
