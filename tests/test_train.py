@@ -118,3 +118,38 @@ def test_sigterm_saves_a_checkpoint_that_resumes(tmp_path):
         warnings.simplefilter("ignore")
         resumed = build(cfg, resume=True)
     assert resumed.resumed and resumed.model.num_timesteps == saved
+
+
+def test_resume_with_output_alone_restores_the_saved_config(trained, capsys):
+    from styleenv_cli.main import main
+
+    run, cfg = trained
+    saved = json.loads((run.directory / "config.json").read_text())
+    assert main(["train", "--output", cfg.output, "--resume", "--set", "image_size=64"]) == 2
+    assert "image_size = 32" in capsys.readouterr().err
+    from styleenv_cli.commands.train import add_arguments, config_from_args
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    restored = config_from_args(parser.parse_args(["--output", cfg.output, "--resume", "--total-steps", "40"]))
+    assert restored.image_size == saved["image_size"] == 32 and restored.total_steps == 40
+    assert restored.batch_size == saved["batch_size"] and restored.output == cfg.output
+    assert json.loads((run.directory / "config.json").read_text()) == saved  # nothing rewritten yet
+
+
+def test_time_limit_stops_on_time_with_a_loadable_checkpoint(tmp_path):
+    import time
+
+    from agents.release import load_checkpoint
+
+    cfg = load_config("configs/tiny.toml", {"output": str(tmp_path / "run"), "total_steps": 100_000,
+                                            "time_limit": 0.1, "checkpoint_every": 0})
+    start = time.monotonic()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run = learn(build(cfg))
+    assert time.monotonic() - start < 60 and 0 < run.model.num_timesteps < 100_000
+    saved = json.loads((run.directory / "checkpoints" / "last.json").read_text())["num_timesteps"]
+    assert saved == run.model.num_timesteps
+    assert load_checkpoint(run.directory / "final.pt")[2]["num_timesteps"] == saved

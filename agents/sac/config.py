@@ -20,7 +20,7 @@ class TrainConfig:
     """Everything a training run needs. Defaults are the release's hyper-parameters.
 
     :param content: content images (folder, file or list of folders), ``None`` for the procedural
-        set; a list holds back from its first folder only (:mod:`agents.sac.evaluation`)
+        set; a list holds back from its first folder only (:mod:`agents.sac.holdout`)
     :param style: style images (folder, file or list of folders), ``None`` for the procedural set
     :param image_size: side of the square training crops (multiple of 4)
     :param load_size: resize before the random crop (default ``2 * image_size``)

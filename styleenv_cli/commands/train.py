@@ -2,14 +2,18 @@
 
 Settings come from a TOML config (``--config``), then ``--set key=value`` overrides, then the
 explicit flags. ``--resume`` continues from ``<output>/checkpoints/last.zip`` (step count,
-schedule, optimizers; the replay buffer too if it was saved). Ctrl-C, or SIGTERM (a job
-scheduler's stop, ``kill``), writes a checkpoint first.
+schedule, optimizers; the replay buffer too if it was saved, else it is refilled from the
+policy) with the run's own saved ``config.json``: ``--output`` alone is enough, flags may change
+only what :data:`agents.sac.config.RESUME_KEYS` lists (budget, device, data folders, logging),
+and a flag that contradicts the saved run is refused. Ctrl-C, SIGTERM (a job scheduler's stop,
+``kill``) or ``--time-limit`` write a checkpoint and ``final.pt`` first.
 """
 
 from __future__ import annotations
 
 import argparse
 import signal
+from pathlib import Path
 
 from styleenv_cli.commands import UsageError
 
@@ -49,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace):
     """The :class:`~agents.sac.config.TrainConfig` of parsed arguments (raises UsageError)."""
-    from agents.sac.config import ConfigError, load_config, parse_set
+    from agents.sac.config import ConfigError, load_config, parse_set, resume_config
 
     try:
         overrides = parse_set(args.overrides)
@@ -61,6 +65,11 @@ def config_from_args(args: argparse.Namespace):
             overrides["save_replay"] = True
         if args.no_progress:
             overrides["progress"] = False
+        if args.resume:
+            output = overrides.get("output") or load_config(args.config).output
+            saved = Path(output) / "config.json"
+            if saved.is_file():
+                return resume_config(saved, {k: v for k, v in overrides.items() if k != "output"})
         return load_config(args.config, overrides)
     except ConfigError as err:
         raise UsageError(str(err)) from None
