@@ -2,7 +2,8 @@
 """Benchmark SAC + generative training: seconds per update, env steps per second, memory.
 
 One "update" is what one env step costs in training: the env step (builder + VGG reward), one
-SAC gradient step (critic, temperature, actor every 4th) and one generative step (batch 8).
+SAC gradient step (critic, temperature, actor every 4th) and one generative step (batch 8, or
+``--generative-batch``). ``--device cuda`` times the GPU (synchronised around each timed span).
 ``env_steps_per_second`` is the acting loop alone (policy + builder + env). ``--naive`` times
 the same update without the VGG savings (style statistics and content targets recomputed every
 update, every VGG pass run to relu5_1), for a same-machine, same-load comparison. With ``--buffer``
@@ -52,22 +53,31 @@ class _ToRelu5:
         return [feats[t] for t in taps]
 
 
-def bench_updates(size: int, updates: int, warmup: int, threads: int, content, style, naive: bool = False) -> dict:
+def _sync(device: th.device) -> None:
+    if device.type == "cuda":
+        th.cuda.synchronize(device)
+
+
+def bench_updates(size: int, updates: int, warmup: int, threads: int, content, style, naive: bool = False,
+                  device: str = "cpu", generative_batch: int = 0) -> dict:
     from agents.sac.config import TrainConfig
     from agents.sac.trainer import build
 
     out = tempfile.mkdtemp(prefix="bench_train_")
     cfg = TrainConfig(content=content, style=style, image_size=size, total_steps=warmup + updates,
-                      device="cpu", output=out, eval_pairs=0, image_every=0, checkpoint_every=0,
-                      progress=False, threads=threads, learning_starts=8, buffer_size=5000).validate()
+                      device=device, output=out, eval_pairs=0, image_every=0, checkpoint_every=0,
+                      progress=False, threads=threads, learning_starts=8, buffer_size=5000,
+                      generative_batch_size=generative_batch).validate()
     run = build(cfg)
     model = run.model
     sac_seconds = [0.0]
     original_train = model.train
 
     def timed_train(*a, **k):
+        _sync(model.device)
         t = time.perf_counter()
         original_train(*a, **k)
+        _sync(model.device)
         sac_seconds[0] += time.perf_counter() - t
 
     model.train = timed_train  # timing only
@@ -81,8 +91,10 @@ def bench_updates(size: int, updates: int, warmup: int, threads: int, content, s
     callbacks = CallbackList([run.generative])
     model.learn(warmup, callback=callbacks)
     sac_seconds[0], run.generative.seconds = 0.0, 0.0
+    _sync(model.device)
     t = time.perf_counter()
     model.learn(updates, callback=callbacks, reset_num_timesteps=False)
+    _sync(model.device)
     total = time.perf_counter() - t
 
     # acting loop alone
@@ -93,11 +105,15 @@ def bench_updates(size: int, updates: int, warmup: int, threads: int, content, s
     for _ in range(n_act):
         action, _ = model.predict(obs, deterministic=False)
         obs, *_ = env.step(action)
+    _sync(model.device)
     act = time.perf_counter() - t
     return {
         "size": size,
+        "device": str(model.device),
+        "generative_batch": cfg.generative_batch_size or cfg.batch_size,
         "updates": updates,
         "seconds_per_update": total / updates,
+        "training_env_steps_per_second": updates / total,
         "sac_seconds_per_update": sac_seconds[0] / updates,
         "generative_seconds_per_update": run.generative.seconds / updates,
         "env_steps_per_second": n_act / act,
@@ -141,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--updates", type=int, default=10, help="timed updates")
     parser.add_argument("--warmup", type=int, default=12, help="steps before timing (buffer, caches)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
+    parser.add_argument("--generative-batch", type=int, default=0, help="generative batch (0: the SAC batch, 8)")
     parser.add_argument("--content", default=None, help="content folder (default: procedural)")
     parser.add_argument("--style", default=None, help="style folder (default: procedural)")
     parser.add_argument("--buffer", type=int, default=0, help="also fill a replay buffer of this many transitions")
@@ -150,7 +168,10 @@ def main(argv: list[str] | None = None) -> int:
     import warnings
 
     warnings.filterwarnings("ignore", category=UserWarning)
-    result = bench_updates(args.size, args.updates, args.warmup, args.threads, args.content, args.style, args.naive)
+    if args.device.startswith("cuda") and not th.cuda.is_available():
+        parser.error("--device cuda, but CUDA is not available here")
+    result = bench_updates(args.size, args.updates, args.warmup, args.threads, args.content, args.style, args.naive,
+                           args.device, args.generative_batch)
     if args.buffer:
         result.update(bench_buffer(args.size, args.buffer))
     result["peak_rss_mb"] = peak_rss_mb()

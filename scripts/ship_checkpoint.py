@@ -2,7 +2,7 @@
 
     python scripts/ship_checkpoint.py runs/default-checkpoint-stage2 --eval outputs/eval-final \
         --command "styleenv train --config configs/default-checkpoint-stage2.toml --verbose" --wall-hours 2.88 \
-        --continues runs/default-checkpoint/final.json
+        --hardware "2-core CPU" --continues runs/default-checkpoint/final.json
 
 Reads ``RUN/checkpoints/last.zip`` (the SB3 model; only the policy's actor and builder are
 kept: no optimiser, critic or replay state) and writes ``agents/checkpoints/rlministyler.pt``
@@ -53,7 +53,8 @@ def held_back(config: dict) -> dict:
     for kind, train in (("content", split.content), ("style", split.style)):
         if isinstance(train, list):
             train_set = set(train)
-            held[kind] = [p.name for p in sorted(list_images(config[kind])) if str(p) not in train_set]
+            source = config[kind][0] if isinstance(config[kind], list) else config[kind]  # held back from
+            held[kind] = [p.name for p in sorted(list_images(source)) if str(p) not in train_set]
     return {"rule": "agents.sac.holdout.holdout_split (seeded permutation of the sorted files)", **held}
 
 
@@ -95,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval", type=Path, help="an evaluate output folder (its held-back rows are summarised)")
     parser.add_argument("--command", default="", help="the training command, recorded in the card")
     parser.add_argument("--wall-hours", type=float, default=None, help="training wall time, recorded in the card")
+    parser.add_argument("--hardware", default=None, help="what it trained on (e.g. 'one NVIDIA H200'), recorded in the card")
     parser.add_argument("--continues", type=Path, default=None,
                         help="card of the checkpoint the run started from (its training stages come first)")
     parser.add_argument("--out", type=Path, default=None, help="checkpoint path (default: the package's)")
@@ -118,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
             record = json.loads(line)
             history.append({"step": record["step"], "mean_reward": record["mean_reward"],
                             "final_style_loss": record["final_style_loss"]})
-    stage = {"command": args.command, "env_steps": steps, "wall_hours": args.wall_hours, "config": config,
+    stage = {"command": args.command, "env_steps": steps, "wall_hours": args.wall_hours, "hardware": args.hardware,
+             "config": config,
              "heldout_reward_history": history}
     if config.get("init") and Path(config["init"]).is_file():
         stage["init_sha256"] = sha256_of(Path(config["init"]))

@@ -211,7 +211,7 @@ def parse_set(items: list[str]) -> dict[str, Any]:
 
 #: Keys a resumed run may change; any other key keeps the value in the run's ``config.json``.
 RESUME_KEYS = frozenset({
-    "total_steps", "time_limit", "device", "threads", "progress", "content", "style",
+    "output", "total_steps", "time_limit", "device", "threads", "progress", "content", "style",
     "checkpoint_every", "eval_every", "image_every", "save_replay", "log_interval",
 })  # fmt: skip
 
@@ -220,8 +220,8 @@ def resume_config(saved: str | Path, overrides: dict[str, Any] | None = None) ->
     """The configuration of a run being resumed: its saved ``config.json`` plus allowed changes.
 
     :param saved: the run's ``config.json``
-    :param overrides: requested ``{key: value}``; keys of :data:`RESUME_KEYS` are applied (data
-        folders may move between machines, the budget may grow), any other key must equal the
+    :param overrides: requested ``{key: value}``; keys of :data:`RESUME_KEYS` are applied (a run
+        folder and its data may move between machines, the budget may grow), any other key must equal the
         saved value
     :raises ConfigError: a requested value contradicts the saved run (one line naming the key)
     """

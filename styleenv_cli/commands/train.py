@@ -69,7 +69,7 @@ def config_from_args(args: argparse.Namespace):
             output = overrides.get("output") or load_config(args.config).output
             saved = Path(output) / "config.json"
             if saved.is_file():
-                return resume_config(saved, {k: v for k, v in overrides.items() if k != "output"})
+                return resume_config(saved, {**overrides, "output": output})
         return load_config(args.config, overrides)
     except ConfigError as err:
         raise UsageError(str(err)) from None
