@@ -1,6 +1,8 @@
-"""Which torch device: one rule for the env, the stylizer and training."""
+"""Which torch device, and how many CPU threads: one rule for the env, the stylizer and training."""
 
 from __future__ import annotations
+
+import os
 
 import torch
 
@@ -9,7 +11,51 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``"auto"``: CUDA when it is available, else the CPU; anything else as :class:`torch.device` reads it.
 
     :param device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, or a device
+    :raises ValueError: (one line) for a name torch does not know, or CUDA asked for where it is absent
     """
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"device {str(device)!r} is not a torch device (use auto, cpu, cuda or cuda:N)") from None
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {str(device)!r} asked for, but CUDA is not available here (use --device cpu)")
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(f"device {str(device)!r}: only {torch.cuda.device_count()} CUDA device(s) here")
+    return resolved
+
+
+def free_cores() -> int:
+    """CPU cores free for this process: those it may run on, less the 1-minute load average
+    of the machine (rounded), and at least 1. Measured before the process starts its own work,
+    the load is that of the other processes."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        busy = round(os.getloadavg()[0])
+    except OSError:  # no load average on this platform
+        busy = 0
+    return max(1, cores - busy)
+
+
+def choose_threads(threads: int | None = None) -> int:
+    """The CPU thread count to use: ``threads`` when given, else torch's default capped at the
+    free cores (:func:`free_cores`). More threads than free cores make every operator wait at its
+    barrier for a thread the scheduler has put aside, which on a busy machine costs more than the
+    extra core brings.
+
+    :param threads: an explicit count (at least 1), or None / 0 for the rule above
+    """
+    if threads is not None and threads < 0:
+        raise ValueError(f"threads must be at least 1 (or 0 for automatic), got {threads}")
+    if threads:
+        return threads
+    return max(1, min(torch.get_num_threads(), free_cores()))
+
+
+def set_threads(threads: int | None = None) -> int:
+    """Set torch's intra-op CPU threads by :func:`choose_threads`; returns the count set."""
+    count = choose_threads(threads)
+    torch.set_num_threads(count)
+    return count

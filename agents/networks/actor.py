@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from agents.networks.blocks import Conv, PooledHead
-from agents.networks.encoder import Encoder, StyleCode
+from agents.networks.encoder import Encoder, StyleCode, StyleFeatures
 
 LOGVAR_MIN = -10.0
 LOGVAR_MAX = 2.0
@@ -65,7 +65,10 @@ class Actor(nn.Module):
 
         :param style: ``N x 3 x H x W`` in ``[0, 1]``, ``H``, ``W`` multiples of 4
         """
-        feats = self.encoder.style_features(style)
+        return self.modulate(self.encoder.style_features(style))
+
+    def modulate(self, feats: StyleFeatures) -> StyleCode:
+        """The style code from the encoder's style features: adds the modulation vectors."""
         return StyleCode(
             **vars(feats),
             w1=self.mod_weight1(feats.x1),  # N x 64 x 1 x 1
@@ -108,10 +111,14 @@ class Actor(nn.Module):
         :param generator: random source for sampling (seeded for reproducibility)
         :return: ``N x 64 x H/4 x W/4``
         """
-        if deterministic:
-            return self.mean_action(moving)
-        mean, logvar = self(moving, style_code)
-        return sample_action(mean, logvar, generator)
+        return self.act_on_features(self.encoder.content(moving), deterministic, generator)
+
+    def act_on_features(
+        self, x2: torch.Tensor, deterministic: bool = True, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """:meth:`act` from the encoder's content features ``x2`` (``N x 64 x H/4 x W/4``), e.g. computed in tiles."""
+        mean, logvar = self.head(x2, with_logvar=not deterministic)
+        return mean if logvar is None else sample_action(mean, logvar, generator)
 
 
 def sample_action(mean: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

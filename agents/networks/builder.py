@@ -60,11 +60,27 @@ class Builder(nn.Module):
         :param alpha: stylisation blend of the AdaIN steps (1: full)
         :return: ``N x 3 x H x W``, unclamped
         """
+        return self.expand(self.transform(action, style_code, alpha), style_code)
+
+    def transform(self, action: torch.Tensor, style_code: StyleCode, alpha: float = 1.0) -> torch.Tensor:
+        """The quarter-resolution part: AdaIN on whole-image statistics and the residual blocks.
+
+        :param action: ``N x 64 x H/4 x W/4``
+        :return: ``N x 64 x H/4 x W/4``
+        """
         s = style_code
         h = _blend(adain(action, s.x2), action, alpha)
         h = self.res1(h, s.w2, s.b2)  # 64 x H/4 x W/4
         g = _blend(adain(h, s.x1), h, alpha)
-        g = self.res2(g, s.w1, s.b1)  # 64 x H/4 x W/4
+        return self.res2(g, s.w1, s.b1)  # 64 x H/4 x W/4
+
+    def expand(self, g: torch.Tensor, style_code: StyleCode) -> torch.Tensor:
+        """The upsampling part (local: it can run in tiles).
+
+        :param g: ``N x 64 x H/4 x W/4`` from :meth:`transform`
+        :return: ``N x 3 x H x W``, unclamped
+        """
+        s = style_code
         g = self.up1(g, s.w1_3, s.b1_3)  # 32 x H/2 x W/2
         g = self.up2(g, s.w1_2, s.b1_2)  # 16 x H x W
         return self.out(g)  # 3 x H x W

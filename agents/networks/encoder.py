@@ -87,7 +87,13 @@ class Encoder(nn.Module):
         self.res1 = ResBlock(64)
         self.res2 = ResBlock(64)
 
-    def _stages(self, x: torch.Tensor, style: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    def stages(self, x: torch.Tensor, style: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """The full-resolution part: every layer before the residual blocks (local: it can run in tiles).
+
+        :param x: ``N x 3 x H x W``
+        :param style: style mode (with the style-only convolutions)
+        :return: ``(x1_2, x1_3)``: ``N x 32 x H/2 x W/2`` and ``N x 64 x H/4 x W/4``
+        """
         x = F.relu(self.conv1_1(x))  # 16 x H x W
         x1_2 = F.relu(self.point1_2(F.relu(self.down1_2(x))))  # 32 x H/2 x W/2
         if style:
@@ -103,7 +109,14 @@ class Encoder(nn.Module):
         :param x: ``N x 3 x H x W``
         :return: ``x2``, ``N x 64 x H/4 x W/4``
         """
-        _, x1_3 = self._stages(x, style=False)
+        return self.deep(self.stages(x, style=False)[1])
+
+    def deep(self, x1_3: torch.Tensor) -> torch.Tensor:
+        """Content mode from the stages' output: the two residual blocks.
+
+        :param x1_3: ``N x 64 x H/4 x W/4``
+        :return: ``x2``, same shape
+        """
         return self.res2(self.res1(x1_3))
 
     def forward(self, x: torch.Tensor, style: bool = True) -> list[torch.Tensor]:
@@ -111,7 +124,10 @@ class Encoder(nn.Module):
         :param style: style mode (with the style-only layers and modulators) or content mode
         :return: ``[x1, x2, x1_2, x1_3]`` and, in style mode, ``w1_2, b1_2, w1_3, b1_3`` after them
         """
-        x1_2, x1_3 = self._stages(x, style)
+        return self.finish(*self.stages(x, style), style=style)
+
+    def finish(self, x1_2: torch.Tensor, x1_3: torch.Tensor, style: bool = True) -> list[torch.Tensor]:
+        """What follows :meth:`stages` (residual blocks, and the modulators in style mode): as :meth:`forward`."""
         x1 = self.res1(x1_3)  # 64 x H/4 x W/4
         x2 = self.res2(x1)  # 64 x H/4 x W/4
         if not style:
@@ -128,3 +144,7 @@ class Encoder(nn.Module):
         :param x: ``N x 3 x H x W``
         """
         return StyleFeatures(*self.forward(x, style=True))
+
+    def style_features_from(self, x1_2: torch.Tensor, x1_3: torch.Tensor) -> StyleFeatures:
+        """Style mode from the outputs of :meth:`stages` (style mode), e.g. computed in tiles."""
+        return StyleFeatures(*self.finish(x1_2, x1_3, style=True))

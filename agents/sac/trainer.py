@@ -37,7 +37,7 @@ from agents.sac.config import TrainConfig
 from agents.sac.holdout import Split, holdout_split
 from agents.sac.policy import StylePolicy
 from agents.sac.wrapper import LatentActionWrapper, bind_env
-from styleenv.devices import resolve_device
+from styleenv.devices import resolve_device, set_threads
 from styleenv.env import StyleTransferEnv
 from styleenv.vgg import loss_network
 
@@ -122,8 +122,7 @@ def init_networks(model: SAC, path: str, device: th.device) -> str:
 
 def build(config: TrainConfig, resume: bool = False, verbose: int = 0) -> Run:
     """Build (or resume) a run from a validated config."""
-    if config.threads > 0:
-        th.set_num_threads(config.threads)
+    set_threads(config.threads or None)
     device = resolve_device(config.device)
     directory = Path(config.output)
     ckpt_dir = directory / "checkpoints"

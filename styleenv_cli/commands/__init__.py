@@ -7,3 +7,31 @@ stays quick) and raises :class:`UsageError` for bad input.
 
 class UsageError(Exception):
     """Bad input to a command: reported as one line on stderr, exit code 2."""
+
+
+def add_compute_arguments(parser, device_default: str = "auto") -> None:
+    """``--device`` and ``--threads``, for every command that runs networks.
+
+    :param parser: an :class:`argparse.ArgumentParser`
+    :param device_default: the command's default device
+    """
+    parser.add_argument("--device", default=device_default, help="auto, cpu, cuda or cuda:N (default: %(default)s)")
+    parser.add_argument("--threads", type=int, default=0, metavar="N",
+                        help="CPU threads (default 0: torch's default, at most the cores other processes leave free)")
+
+
+def apply_compute_arguments(args) -> str:
+    """Check ``--device`` and set the CPU threads of :func:`add_compute_arguments`; returns the device.
+
+    :raises UsageError: a negative thread count, an unknown device, or CUDA asked for and absent
+    """
+    from styleenv.devices import resolve_device, set_threads
+
+    if args.threads < 0:
+        raise UsageError(f"--threads must be at least 1 (or 0 for automatic), got {args.threads}")
+    try:
+        device = resolve_device(args.device)
+    except ValueError as err:
+        raise UsageError(f"--device: {err}") from None
+    set_threads(args.threads or None)
+    return str(device)

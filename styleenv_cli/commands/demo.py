@@ -14,7 +14,7 @@ from pathlib import Path
 import gymnasium as gym
 
 import styleenv
-from styleenv_cli.commands import UsageError
+from styleenv_cli.commands import UsageError, add_compute_arguments, apply_compute_arguments
 
 HELP = "stylise a built-in image pair with the shipped agent: every step, a contact sheet and a GIF (first run)"
 
@@ -26,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="which procedural pair (default: %(default)s)")
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help="a styleenv checkpoint (default: the one shipped with styleenv)")
+    add_compute_arguments(parser, device_default="cpu")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,13 +42,15 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--steps must be at least 1, got {args.steps}")
     if args.size < 16:
         raise UsageError(f"--size must be at least 16, got {args.size}")
+    device = apply_compute_arguments(args)
     try:
-        stylizer = Stylizer.from_checkpoint(args.checkpoint, "cpu") if args.checkpoint else Stylizer.default("cpu")
+        stylizer = Stylizer.from_checkpoint(args.checkpoint, device) if args.checkpoint else Stylizer.default(device)
     except CheckpointError as err:
         raise UsageError(str(err)) from None
     content = procedural_content(args.seed, args.size)
     style = procedural_style(args.seed, args.size)
-    env = gym.make(styleenv.ENV_ID, content=[content], style=[style], image_size=args.size, max_episode_steps=args.steps)
+    env = gym.make(styleenv.ENV_ID, content=[content], style=[style], image_size=args.size, max_episode_steps=args.steps,
+                   device=device)
     episode = rollout(env, StylizerAgent(stylizer), args.steps, options={"content": content, "style": style}, seed=args.seed)
     rewards = episode.rewards
     with SequenceFolder(args.out / "demo", content, keep=range(1, args.steps + 1)) as folder:

@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from styleenv_cli.commands import UsageError
+from styleenv_cli.commands import UsageError, add_compute_arguments, apply_compute_arguments
 
 HELP = "evaluate agents (content/style loss, SSIM, time) into a CSV, a Table 1, plots and contact sheets"
 
@@ -43,27 +43,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--sheet-pairs", type=int, default=4, help="pairs per contact sheet (default: %(default)s)")
     add("--out", type=Path, default=Path("styleenv-eval"), help="output folder (default: %(default)s)")
     add("--seed", type=int, default=0, help="image selection and reset seed (default: %(default)s)")
-    add("--device", default="cpu", help="torch device (default: %(default)s)")
+    add_compute_arguments(parser, device_default="cpu")
     add("--no-plots", action="store_true", help="skip the matplotlib plots")
     add("--report-only", action="store_true", help="run no episodes: write the table, plots and sheets from OUT/rows.csv")
     add("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
     from agents.factory import AgentSpecError, make_agent
     from styleenv.evaluation.run import EvaluationError, Settings, evaluate, image_source
 
     if args.steps < 1:
         raise UsageError(f"--steps must be at least 1, got {args.steps}")
     report = args.report_steps or sorted({k for k in (1, 5, 10) if k <= args.steps} | {args.steps})
-    try:
-        torch.device(args.device)
-    except RuntimeError:
-        raise UsageError(f"--device {args.device!r} is not a torch device") from None
-    if torch.device(args.device).type == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda, but CUDA is not available here")
+    args.device = apply_compute_arguments(args)
     specs = list(args.agents) + ([f"release:{args.release}"] if args.release else [])
     specs += [f"checkpoint:{c}" for c in args.checkpoint]
     try:

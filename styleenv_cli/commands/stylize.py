@@ -17,7 +17,7 @@ import json
 import time
 from pathlib import Path
 
-from styleenv_cli.commands import UsageError
+from styleenv_cli.commands import UsageError, add_compute_arguments, apply_compute_arguments
 
 HELP = "stylise content image(s) with a style: every step as PNG, a contact sheet and a GIF"
 
@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, help="seed of --sample (reproducible output)")
     parser.add_argument("--alpha", type=float, default=1.0, help="stylisation strength in [0, 1] (default: 1)")
     parser.add_argument("--out", type=Path, default=Path("styleenv-output"), help="output folder (default: %(default)s)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, ... (default: %(default)s)")
+    add_compute_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print a JSON summary with every file written")
 
 
@@ -158,6 +158,7 @@ def run(args: argparse.Namespace) -> int:
     keep = _check_args(args)
     contents, styles = _list(args.content, "content"), _list(args.style, "style")
     images = _load_all(list(dict.fromkeys(contents + styles)), args.max_size)
+    args.device = apply_compute_arguments(args)
     stylizer = _load_model(args)
     out_existed = args.out.exists()
     try:

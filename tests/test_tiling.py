@@ -1,0 +1,96 @@
+"""Tiled stylisation (agents/tiling.py) against the untiled networks, and the device/thread rules."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from agents import tiling
+from agents.stylizer import Stylizer
+from styleenv.devices import choose_threads, resolve_device
+from styleenv_cli.main import main
+
+
+@pytest.fixture(scope="module")
+def shipped() -> tuple:
+    """The shipped checkpoint's networks (trained: outputs span the pixel range)."""
+    stylizer = Stylizer.default("cpu", tile=0)
+    return stylizer.actor, stylizer.builder
+
+
+def test_spans_cover_evenly() -> None:
+    tiler = tiling.Tiler(tile=10)
+    assert tiler.spans(25) == [(0, 8), (8, 17), (17, 25)]
+    assert tiler.spans(7) == [(0, 7)]
+    assert tiling.Tiler(tile=0).spans(1000) == [(0, 1000)]
+    with pytest.raises(ValueError, match="tile"):
+        tiling.Tiler(tile=5)
+
+
+def test_tiled_networks_equal_untiled(shipped: tuple) -> None:
+    actor, builder = shipped
+    torch.manual_seed(0)
+    moving, style = torch.rand(1, 3, 72, 100), torch.rand(1, 3, 64, 92)
+    whole, tiles = tiling.Tiler(tile=0), tiling.Tiler(tile=8)  # 3 x 4 tiles of the content
+    assert not tiles.fits(moving, 4) and whole.fits(moving, 4)
+    with torch.inference_mode():
+        code = tiling.encode_style(actor, style, whole)
+        tiled_code = tiling.encode_style(actor, style, tiles)
+        for name in ("x1", "x2", "x1_2", "w1", "b1", "w1_2", "b1_3"):
+            torch.testing.assert_close(getattr(tiled_code, name), getattr(code, name), atol=1e-4, rtol=1e-4)
+        action = tiling.act(actor, moving, code, whole)
+        torch.testing.assert_close(tiling.act(actor, moving, code, tiles), action, atol=1e-4, rtol=1e-4)
+        image = tiling.build(builder, action, code, whole)
+        assert float(image.max() - image.min()) > 0.5  # a real picture, not a near-constant map
+        torch.testing.assert_close(tiling.build(builder, action, code, tiles), image, atol=1e-4, rtol=1e-4)
+        # one grid cell too little context in style mode shows: the halo is what makes tiles exact
+        short = tiling.encode_style(actor, style, tiling.Tiler(tile=8, halo=3))
+        assert float((short.x2 - code.x2).abs().max()) > 1e-3
+
+
+def test_tiled_sequence_matches_untiled_pixels() -> None:
+    torch.manual_seed(1)
+    content, style = torch.rand(3, 70, 97), torch.rand(3, 52, 60)  # odd sizes: padded, several tiles
+    whole = Stylizer.default("cpu", tile=0).sequence_tensor(content, style, steps=3)
+    tiled = Stylizer.default("cpu", tile=8).sequence_tensor(content, style, steps=3)
+    for k in (1, 2, 3):
+        assert tiled[k].shape == (1, 3, 70, 97)
+        assert int((tiled[k].int() - whole[k].int()).abs().max()) <= 1  # float rounding only; 2/255 allowed
+
+
+def test_resolve_device_errors_in_one_line() -> None:
+    with pytest.raises(ValueError, match="not a torch device"):
+        resolve_device("gpu0")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            resolve_device("cuda")
+
+
+def test_choose_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert choose_threads(3) == 3
+    monkeypatch.setattr("os.getloadavg", lambda: (64.0, 64.0, 64.0))  # every core busy elsewhere
+    assert choose_threads() == 1
+    monkeypatch.setattr("os.getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert 1 <= choose_threads() <= torch.get_num_threads()
+    with pytest.raises(ValueError):
+        choose_threads(-1)
+
+
+@pytest.mark.parametrize("command", [
+    ["demo", "--device", "cuda:7"],
+    ["demo", "--threads", "-1"],
+    ["stylize", "CONTENT", "STYLE", "--device", "nonsense"],
+    ["evaluate", "--device", "nonsense"],
+    ["train", "--config", "configs/tiny.toml", "--device", "cuda:7"],
+])
+def test_bad_device_or_threads_exit_2(command: list[str], tmp_path, capsys) -> None:
+    from PIL import Image
+
+    for name in ("CONTENT", "STYLE"):
+        Image.new("RGB", (16, 16)).save(tmp_path / f"{name}.png")
+    command = [str(tmp_path / f"{a}.png") if a in ("CONTENT", "STYLE") else a for a in command]
+    target = ["--output", str(tmp_path / "out")] if command[0] == "train" else ["--out", str(tmp_path / "out")]
+    assert main(command + target) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "device" in err or "threads" in err
+    assert not (tmp_path / "out").exists()
