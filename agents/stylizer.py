@@ -44,10 +44,14 @@ class Stylizer:
     :param actor: the policy network
     :param builder: the decoder
     :param device: ``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda"``, ...
-    :param channels_last: run the convolutions in channels-last memory format (not faster on
-        the CPUs measured; kept for GPUs)
-    :param tile: side of the tiles of the full-resolution layers, in units of 4 pixels
-        (default 64: 256-pixel tiles); 0 runs every image whole
+    :param channels_last: run the convolutions in channels-last memory format; None (default):
+        on CUDA only (not faster on the CPUs measured)
+    :param tile: side of the tiles of the full-resolution layers, in units of 4 pixels; None
+        (default): 64 (256-pixel tiles) on the CPU, 0 (every image whole) on CUDA
+    :param cuda_graphs: replay deterministic steps from CUDA graphs (:mod:`agents.cuda_step`),
+        for images that fit one tile; None (default): on CUDA only
+    :param bf16: bfloat16 autocast inside the CUDA-graph step (off by default; see the README
+        for when its outputs stay within 2/255 of fp32)
 
     The modules are moved to ``device`` and put in eval mode. The stylizer runs the builder's
     last convolution as a :class:`~agents.networks.blocks.RowSplitConv` (same parameters,
@@ -59,11 +63,15 @@ class Stylizer:
         actor: Actor,
         builder: Builder,
         device: str | torch.device = "auto",
-        channels_last: bool = False,
-        tile: int = 64,
+        channels_last: bool | None = None,
+        tile: int | None = None,
+        cuda_graphs: bool | None = None,
+        bf16: bool = False,
     ) -> None:
         self.device = resolve_device(device)
-        self.tiler = tiling.Tiler(tile)
+        on_cuda = self.device.type == "cuda"
+        channels_last = on_cuda if channels_last is None else channels_last
+        self.tiler = tiling.Tiler((0 if on_cuda else 64) if tile is None else tile)
         self.channels_last = channels_last
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         self.actor = actor.to(self.device, memory_format=fmt).eval()
@@ -72,6 +80,12 @@ class Stylizer:
         self.builder._modules = dict(builder._modules)
         if self.device.type == "cpu" and not channels_last:
             self.builder.out = RowSplitConv(builder.out)
+        if (on_cuda if cuda_graphs is None else cuda_graphs) or bf16:
+            from agents.cuda_step import GraphedStep
+
+            self.graphed: GraphedStep | None = GraphedStep(self.actor, self.builder, bf16)
+        else:
+            self.graphed = None
         self.metadata: dict[str, Any] = {}
 
     @classmethod
@@ -141,6 +155,10 @@ class Stylizer:
             generator = torch.Generator(device=self.device).manual_seed(int(seed))
         for k in range(1, steps + 1):
             x = self._prepare(moving)
+            if self.graphed is not None and not sample and self.tiler.fits(x, 4):
+                moving = self.graphed(x, code, alpha)[:, :, :h, :w]
+                yield k, moving
+                continue
             action = tiling.act(self.actor, x, code, self.tiler, not sample, generator)
             del x
             out = tiling.build(self.builder, action, code, self.tiler, alpha)
