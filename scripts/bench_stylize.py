@@ -1,28 +1,34 @@
 #!/usr/bin/env python
-"""Time the Stylizer against the release-style loop, and measure peak memory.
+"""Time the Stylizer against the release-style loop, and measure peak memory, on any device.
 
 For each size it runs a deterministic k-step sequence (square content and style of that
 size, or ``WxH``) in a fresh subprocess, after one warm-up step, and reports seconds per
-step and the process's peak resident memory (the Stylizer alone in its process). With
-``--compare-release-loop`` the timings come from one further process that runs the three
-methods interleaved step by step, so that load from other processes hits them alike:
+step and peak memory (the process's resident memory on the CPU, torch's peak allocation on
+CUDA), the Stylizer alone in its process. With ``--compare-release-loop`` the timings come
+from one further process that runs the methods interleaved step by step, so that load from
+other processes hits them alike:
 
-* ``stylizer``: :class:`agents.stylizer.Stylizer` (style encoded once, inference mode).
+* ``stylizer``: :class:`agents.stylizer.Stylizer` with the device's defaults (style encoded
+  once, inference mode; tiled full-resolution layers on the CPU; channels-last and CUDA graphs
+  on CUDA).
+* ``eager`` (CUDA only): the Stylizer without CUDA graphs or channels-last, untiled (plain fp32).
 * ``release``: what the released code does each step: encode the style again, run the full
   actor (mean and log-variance) and the builder with autograd on (no inference mode); the
   output is detached before it is fed back, so memory stays per step.
 * ``release-no-grad``: the same loop under ``torch.no_grad()`` (a stricter baseline).
 
+On CUDA it also reports how far bfloat16 autocast moves step 10 (max over pixels, in 1/255).
 Weights do not change the timings; by default freshly initialised networks are used
-(``--release DIR`` loads the released ones)::
+(``--release DIR`` loads the released ones). The table is printed at the end::
 
-    python scripts/bench_stylize.py --sizes 256 512 1024 2048 --json --compare-release-loop
-    python scripts/bench_stylize.py --sizes 3840x2160
+    python scripts/bench_stylize.py --sizes 256 512 1024 2048 3840x2160 --compare-release-loop
+    python scripts/bench_stylize.py --device cuda --sizes 256 512 1024 2048 3840x2160 --compare-release-loop
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import resource
 import subprocess
@@ -46,7 +52,7 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def worker(size: str, mode: str, steps: int, release: str | None, threads: int | None) -> dict:
+def worker(size: str, mode: str, args: argparse.Namespace) -> dict:
     """Runs in a fresh process: build, warm up, time, report."""
     sys.path.insert(0, str(ROOT))
     import torch
@@ -54,65 +60,114 @@ def worker(size: str, mode: str, steps: int, release: str | None, threads: int |
     from agents.networks import Actor, Builder
     from agents.release import load_release
     from agents.stylizer import Stylizer
+    from styleenv.devices import resolve_device, set_threads
     from styleenv.pixels import to_uint8
 
-    if threads:
-        torch.set_num_threads(threads)
+    threads = set_threads(args.threads or None)
+    device = resolve_device(args.device)
+    cuda = device.type == "cuda"
     torch.manual_seed(0)
-    actor, builder = load_release(release) if release else (Actor().eval(), Builder().eval())
+    actor, builder = load_release(args.release) if args.release else (Actor().eval(), Builder().eval())
     w, h = parse_size(size)
-    content, style = torch.rand(1, 3, h, w), torch.rand(1, 3, h, w)
+    content, style = torch.rand(1, 3, h, w, device=device), torch.rand(1, 3, h, w, device=device)
+    # each method gets its own copy of the networks (a Stylizer converts its memory format in place)
+    release_actor, release_builder = copy.deepcopy(actor).to(device), copy.deepcopy(builder).to(device)
+    eager = None
+    if cuda:
+        eager = Stylizer(copy.deepcopy(actor), copy.deepcopy(builder), device, channels_last=False, tile=0,
+                         cuda_graphs=False)
+    stylizer = Stylizer(actor, builder, device=device, tile=None if args.tile < 0 else args.tile)
 
-    stylizer = Stylizer(actor, builder, device="cpu")
+    def sync() -> None:
+        if cuda:
+            torch.cuda.synchronize(device)
 
     def release_steps(grad: bool):
         moving = content
         while True:
             with torch.set_grad_enabled(grad):
-                code = actor.encode_style(style)  # the release encodes the style every step
-                mean, logvar = actor(moving, code)
-                moving = builder(mean, code).detach()
+                code = release_actor.encode_style(style)  # the release encodes the style every step
+                mean, logvar = release_actor(moving, code)
+                moving = release_builder(mean, code).detach()
                 img = to_uint8(moving)  # saved each step
                 del code, mean, logvar, img
             yield moving
 
-    def stylizer_steps():
-        for _, x in stylizer.steps(content, style, steps):
+    def stylizer_steps(which: Stylizer):
+        for _, x in which.steps(content, style, args.steps + 1):
             img = to_uint8(x)
             del img
             yield x
 
-    makers = {"stylizer": stylizer_steps, "release": lambda: release_steps(True),
-              "release-no-grad": lambda: release_steps(False)}
-    names = ["stylizer", "release", "release-no-grad"] if mode == "compare" else [mode]
-    for name in names:  # warm-up: one step each
-        next(makers[name]())
-    # Interleave step by step so that load from other processes falls on every method alike.
+    makers = {"stylizer": lambda: stylizer_steps(stylizer), "eager": lambda: stylizer_steps(eager),
+              "release": lambda: release_steps(True), "release-no-grad": lambda: release_steps(False)}
+    names = ["stylizer"]
+    if mode == "compare":
+        names = ["stylizer", "eager", "release", "release-no-grad"] if cuda else ["stylizer", "release", "release-no-grad"]
     iters = {name: makers[name]() for name in names}
+    for name in names:  # warm-up: one step each (the stylizer's first step also encodes the style)
+        next(iters[name])
+    sync()
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(device)
+    # Interleave step by step so that load from other processes falls on every method alike.
     wall = {name: 0.0 for name in names}
-    for _ in range(steps):
+    for _ in range(args.steps):
         for name in names:
             start = time.perf_counter()
             next(iters[name])
+            sync()
             wall[name] += time.perf_counter() - start
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
-    out = {"seconds_per_step": wall[names[0]] / steps, "peak_rss_mb": peak_kb / 1024.0, "threads": torch.get_num_threads()}
+    if cuda:
+        peak_mb = torch.cuda.max_memory_allocated(device) / 2**20
+    else:
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kilobytes on Linux
+    out = {"seconds_per_step": wall[names[0]] / args.steps, "peak_mb": peak_mb, "threads": threads,
+           "device": torch.cuda.get_device_name(device) if cuda else "cpu"}
     if mode == "compare":
-        out = {f"{n}_seconds_per_step": wall[n] / steps for n in names}
+        out = {f"{n}_seconds_per_step": wall[n] / args.steps for n in names}
+        if cuda:  # how far bf16 moves step 10, in 1/255
+            fast = Stylizer(copy.deepcopy(actor), copy.deepcopy(builder), device, bf16=True).sequence_tensor(content, style, 10, keep=[10])[10]
+            ref = eager.sequence_tensor(content, style, 10, keep=[10])[10]
+            out["bf16_max_diff_255"] = int((fast.int() - ref.int()).abs().max())
     return out
 
 
 def measure(size: str, mode: str, args: argparse.Namespace) -> dict:
-    cmd = [sys.executable, __file__, "--worker", size, mode, "--steps", str(args.steps)]
+    cmd = [sys.executable, __file__, "--worker", size, mode, "--steps", str(args.steps), "--device", args.device,
+           "--threads", str(args.threads), "--tile", str(args.tile)]
     if args.release:
         cmd += ["--release", str(args.release)]
-    if args.threads:
-        cmd += ["--threads", str(args.threads)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         return {"error": f"exit {proc.returncode}: {tail}"}
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+ROWS = [  # (key, label, format)
+    ("seconds_per_step", "stylize, s/step", "{:.4f}"),
+    ("eager_seconds_per_step", "stylize eager fp32 (no graphs, no channels-last), s/step", "{:.4f}"),
+    ("release_loop_seconds_per_step", "release loop (style re-encoded every step, autograd on), s/step", "{:.4f}"),
+    ("release_loop_no_grad_seconds_per_step", "release loop, no autograd, s/step", "{:.4f}"),
+    ("speedup_vs_release_loop", "speed-up vs the release loop", "{:.2f}x"),
+    ("speedup_vs_release_loop_no_grad", "speed-up vs the release loop, no autograd", "{:.2f}x"),
+    ("bf16_max_diff_255", "bf16 step 10 vs fp32, max diff (/255)", "{}"),
+    ("peak_mb", "peak memory, MB", "{:,.0f}"),
+]
+
+
+def table(results: dict[str, dict]) -> str:
+    """The results as a markdown table, one column per size."""
+    first = next((e for e in results.values() if "device" in e), {})
+    memory = "peak GPU memory (torch), MB" if first.get("device", "cpu") != "cpu" else "peak RSS, MB"
+    lines = [f"device: {first.get('device', '?')}, {first.get('threads', '?')} torch threads",
+             "| | " + " | ".join(results) + " |", "|---" * (len(results) + 1) + "|"]
+    for key, label, fmt in ROWS:
+        if any(key in e for e in results.values()):
+            cells = [fmt.format(e[key]) if key in e else e.get("error", "") for e in results.values()]
+            lines.append(f"| {memory if key == 'peak_mb' else label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,15 +178,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare-release-loop", action="store_true", help="also time the release-style loops")
     parser.add_argument("--release", type=Path, default=None, help="folder with the released checkpoints")
     parser.add_argument("--repeat", type=int, default=1, help="runs per size and mode (the fastest counts)")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (default 0: at most the free cores)")
+    parser.add_argument("--tile", type=int, default=-1, help="Stylizer tile in units of 4 px (default: the device's)")
     parser.add_argument("--worker", nargs=2, metavar=("SIZE", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.steps < 1 or args.repeat < 1:
-        parser.error("--steps and --repeat must be at least 1")
+    if args.steps < 1 or args.repeat < 1 or args.threads < 0:
+        parser.error("--steps and --repeat must be at least 1, --threads at least 0")
     if args.worker:
         size, mode = args.worker
-        print(json.dumps(worker(size, mode, args.steps, str(args.release) if args.release else None, args.threads)))
+        print(json.dumps(worker(size, mode, args)))
         return 0
+    sys.path.insert(0, str(ROOT))
+    from styleenv.devices import resolve_device
+
+    try:
+        resolve_device(args.device)
+    except ValueError as err:
+        parser.error(str(err))
     for s in args.sizes:
         try:
             parse_size(s)
@@ -142,15 +206,18 @@ def main(argv: list[str] | None = None) -> int:
     for size in args.sizes:
         entry: dict = {}
         for _ in range(args.repeat):
-            alone = measure(size, "stylizer", args)  # own process: peak RSS of the stylizer alone
+            alone = measure(size, "stylizer", args)  # own process: peak memory of the stylizer alone
             if "error" in alone:
                 entry = alone
                 break
-            entry["peak_rss_mb"] = max(entry.get("peak_rss_mb", 0.0), alone["peak_rss_mb"])
-            entry["threads"] = alone["threads"]
+            entry["peak_mb"] = max(entry.get("peak_mb", 0.0), alone["peak_mb"])
+            entry["threads"], entry["device"] = alone["threads"], alone["device"]
             times = {"stylizer_seconds_per_step": alone["seconds_per_step"]}
             if args.compare_release_loop:
                 times = measure(size, "compare", args)  # interleaved with the release-style loops
+                if "error" in times:
+                    entry.update(times)
+                    break
             for key, value in times.items():
                 key = key.replace("stylizer_", "").replace("release-no-grad_", "release_loop_no_grad_")
                 key = key.replace("release_seconds", "release_loop_seconds")
@@ -161,10 +228,9 @@ def main(argv: list[str] | None = None) -> int:
                     entry[f"speedup_vs_{key}"] = entry[f"{key}_seconds_per_step"] / entry["seconds_per_step"]
         results[size] = entry
         if not args.json:
-            line = ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in entry.items())
+            line = ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in entry.items())
             print(f"{size}: {line}", flush=True)
-    if args.json:
-        print(json.dumps(results, indent=1))
+    print(json.dumps(results, indent=1) if args.json else table(results))
     return 0
 
 
