@@ -3,8 +3,9 @@
 Each step encodes the current (moving) image, takes the latent action (the mean by default,
 or a seeded sample) and builds the next image; the output is fed back unclamped, as in the
 released model, and only clamped when converted to pixels. The style code is computed once
-per sequence. Any size works: images are padded by reflection (bottom/right) to a multiple
-of 4 and cropped back after each step. Large images run their full-resolution layers in
+per sequence. Any size works, down to 1 x 1: images are padded by reflection (bottom/right;
+replication where too small to reflect) to a multiple of 4 of at least :data:`MIN_SIDE` and
+cropped back after each step. Large images run their full-resolution layers in
 overlapping tiles (:mod:`agents.tiling`: the same result, bounded memory, better cache use).
 """
 
@@ -25,6 +26,9 @@ from agents.release import load_checkpoint, load_release
 from styleenv.devices import resolve_device
 from styleenv.images import as_batch
 from styleenv.pixels import pad_to_multiple, to_pil, to_uint8
+
+#: Images are padded to at least this side: the networks' first layer reflects 4 pixels.
+MIN_SIDE = 8
 
 
 def check_steps(steps: int, keep: Iterable[int] | None) -> list[int]:
@@ -110,7 +114,7 @@ class Stylizer:
         return cls.from_checkpoint(default_checkpoint(), device, **kwargs)
 
     def _prepare(self, x: torch.Tensor) -> torch.Tensor:
-        x = pad_to_multiple(x.to(self.device, torch.float32))
+        x = pad_to_multiple(x.to(self.device, torch.float32), min_side=MIN_SIDE)
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
     @torch.inference_mode()

@@ -19,7 +19,7 @@ from PIL import Image, ImageOps
 from styleenv.pixels import array_to_uint8, pil_to_tensor
 
 #: File extensions recognised as images (matched case-insensitively).
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 
 #: Largest image accepted, in pixels: twice Pillow's default warning limit (about 179 megapixels,
 #: e.g. 16384 x 10922). Larger files are refused as decompression bombs. Pass ``max_pixels`` to

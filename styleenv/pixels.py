@@ -121,13 +121,19 @@ def pil_to_tensor(img: Image.Image) -> torch.Tensor:
 # --------------------------------------------------------------------------------------------------
 
 
-def pad_to_multiple(x: torch.Tensor, multiple: int = 4) -> torch.Tensor:
+def pad_to_multiple(x: torch.Tensor, multiple: int = 4, min_side: int = 1) -> torch.Tensor:
     """Pad ``(N, C, H, W)`` at the bottom and right to multiples of ``multiple`` (4: the RLMiniStyler networks').
 
     Reflection padding where the image is large enough for it, replication otherwise.
+
+    :param x: the batch
+    :param multiple: each padded side is a multiple of this
+    :param min_side: and at least this (networks whose first layer pads by more than a tiny
+        image's side need it)
     """
     h, w = x.shape[-2:]
-    ph, pw = -h % multiple, -w % multiple
+    ph, pw = max(min_side - h, -h % multiple), max(min_side - w, -w % multiple)
+    ph, pw = ph + -(h + ph) % multiple, pw + -(w + pw) % multiple
     if ph == 0 and pw == 0:
         return x
     mode = "reflect" if ph < h and pw < w else "replicate"

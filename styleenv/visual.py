@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from styleenv.files import atomic_write
+from styleenv.files import atomic_write, temporary_name
 from styleenv.images import ImageLike, load_image
 
 Colour = tuple[int, int, int]
@@ -210,29 +209,55 @@ def save_gif(frames: Sequence[ImageLike], path: str | Path, duration_ms: int = 3
     return atomic_write(path, write)
 
 
+#: Most pictures a contact sheet shows after content and style (a wider request is sampled).
+SHEET_STEPS = 12
+
+
+def sample_steps(steps: Sequence[int], limit: int = SHEET_STEPS) -> list[int]:
+    """At most ``limit`` of ``steps`` (sorted), evenly spaced, keeping the first and the last.
+
+    :param steps: the requested steps
+    :param limit: how many to keep at most (at least 2)
+    :return: the sorted sample
+    """
+    ordered = sorted(set(steps))
+    if len(ordered) <= limit:
+        return ordered
+    last = len(ordered) - 1
+    return sorted({ordered[round(i * last / (limit - 1))] for i in range(limit)})
+
+
+def step_name(step: int, steps: int) -> str:
+    """``step-NN.png``, zero-padded to the width of ``steps`` (at least 2), so names sort in order."""
+    return f"step-{step:0{max(2, len(str(steps)))}d}.png"
+
+
 class SequenceFolder:
     """A stylisation sequence written to one folder: ``step-01.png`` ..., ``sheet.png``, ``sequence.gif``.
 
-    Files go into a temporary folder beside ``target``, renamed onto it by :meth:`finish`; an
-    error or interruption removes the temporary folder, so ``target`` is either complete or
-    untouched. Steps are written as they arrive; only the kept steps and the (shrunk) GIF frames
-    are held in memory.
+    Files go into a temporary folder beside ``target`` (named by
+    :func:`styleenv.files.temporary_name`), renamed onto it by :meth:`finish`; an error or
+    interruption removes the temporary folder, so ``target`` is either complete or untouched.
+    Steps are written as they arrive; only the kept steps and the (shrunk) GIF frames are held in
+    memory.
 
     :param target: the folder to create (replaced if it exists)
     :param content: the content image (first GIF frame and first sheet picture)
-    :param keep: steps shown on the contact sheet (1-based)
+    :param keep: steps shown on the contact sheet (1-based); more than :data:`SHEET_STEPS` are
+        sampled (:func:`sample_steps`) so that the sheet stays a picture one can open
+    :param steps: the length of the sequence: step names are zero-padded to its width
     :param gif_side: longer side of the GIF frames at most
     """
 
-    def __init__(self, target: str | Path, content: ImageLike, keep: Sequence[int], gif_side: int = 512) -> None:
+    def __init__(self, target: str | Path, content: ImageLike, keep: Sequence[int], steps: int = 10,
+                 gif_side: int = 512) -> None:
         self.target = Path(target)
-        self.keep = set(keep)
+        self.keep = set(sample_steps(keep))
+        self.total = steps
         self.gif_side = gif_side
         self.target.parent.mkdir(parents=True, exist_ok=True)
-        self.staging = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(self.staging, 0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary folder
+        self.staging = self.target.parent / temporary_name(self.target.name)
+        self.staging.mkdir()
         self.content = _rgb(content)
         self.frames = [self._gif_frame(self.content)]
         self.kept: list[tuple[int, Image.Image]] = []
@@ -253,9 +278,9 @@ class SequenceFolder:
         return img.resize(size, Image.Resampling.LANCZOS)
 
     def add(self, step: int, img: ImageLike) -> None:
-        """Write step ``step``'s image (``step-NN.png``)."""
+        """Write step ``step``'s image (:func:`step_name`)."""
         pic = _rgb(img)
-        name = f"step-{step:02d}.png"
+        name = step_name(step, self.total)
         save_png(pic, self.staging / name)
         self.steps.append({"step": step, "path": str(self.target / name)})
         if step in self.keep:

@@ -4,6 +4,10 @@ Each may import :mod:`agents` and :mod:`styleenv` (inside ``run``, so that ``sty
 stays quick) and raises :class:`UsageError` for bad input.
 """
 
+from __future__ import annotations
+
+from pathlib import Path
+
 
 class UsageError(Exception):
     """Bad input to a command: reported as one line on stderr, exit code 2."""
@@ -35,3 +39,26 @@ def apply_compute_arguments(args) -> str:
         raise UsageError(f"--device: {err}") from None
     set_threads(args.threads or None)
     return str(device)
+
+
+def prepare_output(folder: Path, flag: str = "--out") -> bool:
+    """Create ``folder`` if needed, check that files can be written in it, and clear the temporary
+    files an earlier killed run left there (:func:`styleenv.files.remove_stale_temporaries`).
+
+    :param folder: the output folder
+    :param flag: the option that named it, for the message
+    :return: whether the folder was created here (so that a failed command can remove it again)
+    :raises UsageError: the folder cannot be created or written to (one line with the reason)
+    """
+    from styleenv.files import remove_stale_temporaries, temporary_name
+
+    existed = folder.is_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / temporary_name("write-test")
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise UsageError(f"{flag} {folder}: cannot write there ({err.strerror or err})") from None
+    remove_stale_temporaries(folder)
+    return not existed

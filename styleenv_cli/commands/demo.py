@@ -3,7 +3,8 @@
 One episode of ``styleenv/StyleTransfer-v0`` on a procedural landscape and a procedural texture
 (the project's own images, no files of yours), acted by the RLMiniStyler checkpoint shipped with
 styleenv. Writes ``OUT/demo/``: ``step-01.png`` ... (every step), ``sheet.png`` (content |
-style | the steps) and ``sequence.gif``, and prints each step's reward (minus the style loss).
+style | the steps) and ``sequence.gif`` (replacing an earlier demo's), and prints each step's
+reward (minus the style loss) as it comes.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 import gymnasium as gym
 
 import styleenv
-from styleenv_cli.commands import UsageError, add_compute_arguments, apply_compute_arguments
+from styleenv_cli.commands import UsageError, add_compute_arguments, apply_compute_arguments, prepare_output
 
 HELP = "stylise a built-in image pair with the shipped agent: every step, a contact sheet and a GIF (first run)"
 
@@ -29,7 +30,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_compute_arguments(parser, device_default="cpu")
 
 
+class StepProgress(gym.Wrapper):
+    """Shows each step of the episode and its reward on a progress bar as it is taken.
+
+    :param env: the env
+    :param bar: a ``tqdm`` bar of ``steps`` total
+    """
+
+    def __init__(self, env: gym.Env, bar) -> None:
+        super().__init__(env)
+        self.bar = bar
+
+    def step(self, action):
+        result = self.env.step(action)
+        self.bar.set_postfix(reward=f"{result[1]:.2f}")
+        self.bar.update(1)
+        return result
+
+
 def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from agents.adapters import StylizerAgent
     from agents.release import CheckpointError
     from agents.stylizer import Stylizer
@@ -43,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
     if args.size < 16:
         raise UsageError(f"--size must be at least 16, got {args.size}")
     device = apply_compute_arguments(args)
+    prepare_output(args.out)
+    print("loading the shipped agent and the VGG-19 loss network ...", flush=True)
     try:
         stylizer = Stylizer.from_checkpoint(args.checkpoint, device) if args.checkpoint else Stylizer.default(device)
     except CheckpointError as err:
@@ -51,12 +74,15 @@ def run(args: argparse.Namespace) -> int:
     style = procedural_style(args.seed, args.size)
     env = gym.make(styleenv.ENV_ID, content=[content], style=[style], image_size=args.size, max_episode_steps=args.steps,
                    device=device)
-    episode = rollout(env, StylizerAgent(stylizer), args.steps, options={"content": content, "style": style}, seed=args.seed)
+    with tqdm(total=args.steps, unit="step", desc="demo episode") as bar:
+        episode = rollout(StepProgress(env, bar), StylizerAgent(stylizer), args.steps,
+                          options={"content": content, "style": style}, seed=args.seed)
     rewards = episode.rewards
-    with SequenceFolder(args.out / "demo", content, keep=range(1, args.steps + 1)) as folder:
+    with SequenceFolder(args.out / "demo", content, keep=range(1, args.steps + 1), steps=args.steps) as folder:
         for step, image in enumerate(episode.images, start=1):
             folder.add(step, to_pil(image))
         files = folder.finish(style)
+    first, last = (Path(files["steps"][i]["path"]).name for i in (0, -1))
     print(f"rewards by step (minus the style loss): {' '.join(f'{r:.2f}' for r in rewards)}")
-    print(f"wrote {files['folder']}/: step-01.png .. step-{len(rewards):02d}.png, sheet.png, sequence.gif")
+    print(f"wrote {files['folder']}/: {first} .. {last}, sheet.png, sequence.gif")
     return 0

@@ -8,7 +8,7 @@ already in rows.csv. With no --contents/--styles the built-in procedural images 
 images with numpy.random.default_rng([seed, 0]) / ([seed, 1]) without replacement.
 
 Agents: identity, adain (AdaIN at strength k/N on step k), colour (colour statistics
-transfer), release[:DIR] (the released RLMiniStyler weights; bare `release` reads
+transfer), ours (the project's checkpoint shipped with styleenv), release[:DIR] (the released RLMiniStyler weights; bare `release` reads
 $STYLEENV_RELEASE_DIR), checkpoint:FILE (a checkpoint of ours). --release DIR and
 --checkpoint FILE add those agents too.
 """
@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from styleenv_cli.commands import UsageError, add_compute_arguments, apply_compute_arguments
+from styleenv_cli.commands import UsageError, add_compute_arguments, apply_compute_arguments, prepare_output
 
 HELP = "evaluate agents (content/style loss, SSIM, time) into a CSV, a Table 1, plots and contact sheets"
 
@@ -30,7 +30,8 @@ PROCEDURAL_LIMIT = 4
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--agents", nargs="+", default=["identity", "adain"], metavar="SPEC",
-        help="identity, adain, colour, release[:DIR], checkpoint:FILE (default: %(default)s)")  # fmt: skip
+        help="identity, adain, colour, ours (the shipped checkpoint), release[:DIR], checkpoint:FILE "
+             "(default: %(default)s)")  # fmt: skip
     add("--release", metavar="DIR", help="also evaluate the released weights in DIR")
     add("--checkpoint", metavar="FILE", action="append", default=[], help="also evaluate this checkpoint (repeatable)")
     add("--contents", nargs="+", metavar="PATH", help="content folder or files (default: built-in procedural set)")
@@ -78,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
             if name in agents:
                 raise UsageError(f"agent {name!r} is given twice")
             agents[name] = agent
+        prepare_output(args.out)
         start = time.perf_counter()
         result = evaluate(agents, contents, styles, args.out, settings, plots=not args.no_plots,
                           log=lambda line: print(line, file=sys.stderr))  # fmt: skip

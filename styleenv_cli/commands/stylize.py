@@ -1,9 +1,13 @@
 """Stylise content images with a style image, step by step, and save every step.
 
 For each (content, style) pair, a folder ``OUT/<content>__<style>/`` receives
-``step-01.png`` ... (every step), ``sheet.png`` (content | style | the kept steps) and
+``step-01.png`` ... (every step; zero-padded to the width of --steps, so names sort in order),
+``sheet.png`` (content | style | the kept steps, at most 12: more are sampled evenly) and
 ``sequence.gif`` (content, then each step). CONTENT and STYLE may be image files or folders
-(all pairs run). A pair's folder is written under a temporary name and renamed when complete.
+(all pairs run). A pair's folder is written under a temporary name and renamed when complete;
+a pair whose folder already exists is skipped (a re-run finishes an interrupted folder of
+pairs), unless --overwrite replaces it. With --skip-bad, unreadable images of a folder are
+reported and left out instead of stopping the run.
 
 The model is the project's own trained checkpoint, shipped inside the package, unless
 --checkpoint FILE (a checkpoint saved by styleenv) or --release DIR (the folder holding the
@@ -14,10 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
-from styleenv_cli.commands import UsageError, add_compute_arguments, apply_compute_arguments
+from styleenv_cli.commands import UsageError, add_compute_arguments, apply_compute_arguments, prepare_output
 
 HELP = "stylise content image(s) with a style: every step as PNG, a contact sheet and a GIF"
 
@@ -40,6 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--alpha", type=float, default=1.0, help="stylisation strength in [0, 1] (default: 1)")
     parser.add_argument("--out", type=Path, default=Path("styleenv-output"), help="output folder (default: %(default)s)")
     add_compute_arguments(parser)
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the folders of pairs already in OUT (default: skip them)")
+    parser.add_argument("--skip-bad", action="store_true",
+                        help="leave out unreadable images (reported on stderr) instead of stopping")
     parser.add_argument("--json", action="store_true", help="print a JSON summary with every file written")
 
 
@@ -76,7 +85,8 @@ def _list(path: Path, what: str) -> list[Path]:
     return [path]
 
 
-def _load_all(paths: list[Path], max_size: int) -> dict[Path, object]:
+def _load_all(paths: list[Path], max_size: int, skip_bad: bool) -> dict[Path, object]:
+    """The images by path; with ``skip_bad`` an unreadable one is reported and left out."""
     from styleenv.images import ImageLoadError, load_image
     from styleenv.pixels import fit_max_side
 
@@ -85,8 +95,18 @@ def _load_all(paths: list[Path], max_size: int) -> dict[Path, object]:
         try:
             images[p] = fit_max_side(load_image(p), max_size or None)
         except ImageLoadError as err:
-            raise UsageError(str(err).replace("\n", " ")) from None
+            message = str(err).replace("\n", " ")
+            if not skip_bad:
+                raise UsageError(f"{message} (--skip-bad leaves such files out)") from None
+            print(f"styleenv stylize: skipped: {message}", file=sys.stderr)
     return images
+
+
+def _readable(paths: list[Path], images: dict, what: str, root: Path) -> list[Path]:
+    found = [p for p in paths if p in images]
+    if not found:
+        raise UsageError(f"{what} {root}: no readable images")
+    return found
 
 
 def _names(paths: list[Path], root: Path) -> dict[Path, str]:
@@ -127,7 +147,7 @@ def _run_pair(stylizer, content, style, target: Path, args: argparse.Namespace, 
     from styleenv.visual import SequenceFolder
 
     start = time.perf_counter()
-    with SequenceFolder(target, content, keep) as folder:
+    with SequenceFolder(target, content, keep, steps=args.steps) as folder:
         code = stylizer.encode_style(style)
         for k, x in stylizer.steps(content, code, args.steps, args.sample, args.seed, args.alpha):
             folder.add(k, to_pil(to_uint8(x)[0]))
@@ -135,7 +155,7 @@ def _run_pair(stylizer, content, style, target: Path, args: argparse.Namespace, 
         seconds = time.perf_counter() - start
         files = folder.finish(style)
     return {"folder": files["folder"], "size": list(content.size), "seconds": round(seconds, 3),
-            "steps": files["steps"], "sheet": files["sheet"], "gif": files["gif"]}
+            "steps": files["steps"], "sheet": files["sheet"], "gif": files["gif"], "skipped": False}
 
 
 def _run_all(stylizer, images: dict, contents: list[Path], styles: list[Path], args, keep: list[int]) -> list[dict]:
@@ -147,24 +167,33 @@ def _run_all(stylizer, images: dict, contents: list[Path], styles: list[Path], a
         for s in styles:
             for c in contents:
                 target = args.out / f"{c_names[c]}__{s_names[s]}"
+                if target.exists() and not args.overwrite:
+                    bar.update(args.steps)
+                    pairs.append({"content": str(c), "style": str(s), "folder": str(target), "skipped": True})
+                    if not args.json:
+                        bar.write(f"skipped {target}/: it exists (--overwrite replaces it)")
+                    continue
                 result = _run_pair(stylizer, images[c], images[s], target, args, keep, bar)
                 pairs.append({"content": str(c), "style": str(s), **result})
                 if not args.json:
-                    bar.write(f"wrote {target}/ (steps 1..{args.steps}, sheet.png, sequence.gif)")
+                    names = f"{Path(result['steps'][0]['path']).name} .. {Path(result['steps'][-1]['path']).name}"
+                    bar.write(f"wrote {target}/ ({names}, sheet.png, sequence.gif)")
     return pairs
 
 
 def run(args: argparse.Namespace) -> int:
     keep = _check_args(args)
     contents, styles = _list(args.content, "content"), _list(args.style, "style")
-    images = _load_all(list(dict.fromkeys(contents + styles)), args.max_size)
+    images = _load_all(list(dict.fromkeys(contents + styles)), args.max_size, args.skip_bad)
+    contents = _readable(contents, images, "content", args.content)
+    styles = _readable(styles, images, "style", args.style)
     args.device = apply_compute_arguments(args)
     stylizer = _load_model(args)
-    out_existed = args.out.exists()
+    created = prepare_output(args.out)
     try:
         pairs = _run_all(stylizer, images, contents, styles, args, keep)
     except BaseException:
-        if not out_existed and args.out.is_dir() and not any(args.out.iterdir()):
+        if created and args.out.is_dir() and not any(args.out.iterdir()):
             args.out.rmdir()  # leave no empty output folder behind
         raise
     if args.json:

@@ -12,7 +12,6 @@ and a flag that contradicts the saved run is refused. Ctrl-C, SIGTERM (a job sch
 from __future__ import annotations
 
 import argparse
-import signal
 from pathlib import Path
 
 from styleenv_cli.commands import UsageError
@@ -75,10 +74,6 @@ def config_from_args(args: argparse.Namespace):
         raise UsageError(str(err)) from None
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # learn() saves a checkpoint on any exception, then the command exits 130
-
-
 def run(args: argparse.Namespace) -> int:
     from agents.sac.trainer import build, learn
 
@@ -89,11 +84,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(err)) from None
     print(f"{'resuming' if session.resumed else 'training'} in {session.directory} "
           f"from step {session.model.num_timesteps} to {config.total_steps}")
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        learn(session)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    learn(session)  # SIGTERM arrives as KeyboardInterrupt (styleenv_cli.main): learn saves first
     final = session.evaluation.history[-1] if session.evaluation.history else None
     if final:
         print(f"held-back mean reward at step {final['step']}: {final['mean_reward']:.4f}")
