@@ -38,6 +38,7 @@ from agents.sac.holdout import Split, holdout_split
 from agents.sac.policy import StylePolicy
 from agents.sac.wrapper import LatentActionWrapper, bind_env
 from styleenv.devices import resolve_device, set_threads
+from styleenv.files import remove_stale_temporaries
 from styleenv.env import StyleTransferEnv
 from styleenv.vgg import loss_network
 
@@ -126,6 +127,7 @@ def build(config: TrainConfig, resume: bool = False, verbose: int = 0) -> Run:
     device = resolve_device(config.device)
     directory = Path(config.output)
     ckpt_dir = directory / "checkpoints"
+    remove_stale_temporaries(ckpt_dir)  # a killed run's half-written checkpoint files
     split = holdout_split(config.content, config.style, config.holdout_content, config.holdout_style,
                           config.eval_pairs, config.seed)
     env = DummyVecEnv([lambda: Monitor(make_env(config, split.content, split.style, device, config.seed))])

@@ -7,14 +7,23 @@ policy) with the run's own saved ``config.json``: ``--output`` alone is enough, 
 only what :data:`agents.sac.config.RESUME_KEYS` lists (budget, device, data folders, logging),
 and a flag that contradicts the saved run is refused. Ctrl-C, SIGTERM (a job scheduler's stop,
 ``kill``) or ``--time-limit`` write a checkpoint and ``final.pt`` first.
+
+Without a config the data are the built-in procedural images; ``--content``/``--style`` point at
+your folders. Evaluation pairs are held back from them (``holdout_content``/``holdout_style``;
+a folder too small for that holds back a quarter of itself; ``--no-holdout`` holds back none).
+An output folder that already holds a run is refused unless ``--resume`` continues it or
+``--overwrite`` starts it again (removing the earlier run's files).
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
+import sys
+import warnings
 from pathlib import Path
 
-from styleenv_cli.commands import UsageError
+from styleenv_cli.commands import UsageError, prepare_output
 
 HELP = "train the RLMiniStyler agent with SB3's SAC"
 
@@ -44,6 +53,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(f"--{key.replace('_', '-')}", dest=key, default=None, metavar=key.split("_")[-1].upper(),
                             help=text)
     parser.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="start again in an output folder that holds a run (its files are removed)")
+    parser.add_argument("--no-holdout", action="store_true",
+                        help="hold back no images for evaluation (for a few images of your own)")
     parser.add_argument("--save-replay", action="store_true", default=None,
                         help="also checkpoint the replay buffer (large)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -64,6 +77,8 @@ def config_from_args(args: argparse.Namespace):
             overrides["save_replay"] = True
         if args.no_progress:
             overrides["progress"] = False
+        if args.no_holdout:
+            overrides["holdout_content"] = overrides["holdout_style"] = 0
         if args.resume:
             output = overrides.get("output") or load_config(args.config).output
             saved = Path(output) / "config.json"
@@ -74,14 +89,46 @@ def config_from_args(args: argparse.Namespace):
         raise UsageError(str(err)) from None
 
 
+#: What a run writes in its folder (removed by --overwrite; nothing else there is touched).
+RUN_FILES = ("config.json", "holdout.json", "eval.jsonl", "final.pt", "checkpoints", "tb", "samples")
+
+
+def _claim_output(args: argparse.Namespace, output: Path) -> bool:
+    """Refuse to start a new run over an earlier one, unless --overwrite; check the folder is writable.
+
+    :return: whether the folder was created here
+    """
+    if args.resume and args.overwrite:
+        raise UsageError("pass either --resume or --overwrite, not both")
+    if not args.resume and (output / "config.json").is_file():
+        if not args.overwrite:
+            raise UsageError(f"--output {output} holds a run: --resume continues it, --overwrite starts it "
+                             f"again, or pass another --output")
+        for name in RUN_FILES:
+            path = output / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+    return prepare_output(output, "--output")
+
+
 def run(args: argparse.Namespace) -> int:
     from agents.sac.trainer import build, learn
 
     config = config_from_args(args)
+    output = Path(config.output)
+    created = _claim_output(args, output)
     try:
-        session = build(config, resume=args.resume, verbose=int(args.verbose))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            session = build(config, resume=args.resume, verbose=int(args.verbose))
     except (ValueError, FileNotFoundError) as err:
+        if created and not any(output.iterdir()):
+            output.rmdir()
         raise UsageError(str(err)) from None
+    for warning in caught:
+        print(f"styleenv train: warning: {warning.message}", file=sys.stderr)
     print(f"{'resuming' if session.resumed else 'training'} in {session.directory} "
           f"from step {session.model.num_timesteps} to {config.total_steps}")
     learn(session)  # SIGTERM arrives as KeyboardInterrupt (styleenv_cli.main): learn saves first
