@@ -44,8 +44,11 @@ class Rule:
     :param skip: do not run it
     :param replace: ``(regex, replacement)`` pairs applied to the line
     :param append: arguments added at the end
-    :param fails: the line as written must end with exit code 2 and one line on stderr (it
-        then also runs with ``replace``/``append`` applied, if any, and must succeed)
+    :param fails: the line as written must end with exit code 2 and one error line on stderr
+        (a script's argparse usage lines may come before it); it then also runs with
+        ``replace``/``append`` applied, if any, and must succeed
+    :param cuda: the line asks for a GPU: where there is none it must fail (as ``fails``); where
+        there is one it runs with ``replace``/``append`` applied
     """
 
     pattern: str
@@ -54,6 +57,7 @@ class Rule:
     replace: list[tuple[str, str]] = field(default_factory=list)
     append: str = ""
     fails: bool = False
+    cuda: bool = False
     used: int = 0
 
 
@@ -76,6 +80,8 @@ RULES = [
          fails=True, replace=[(r" release:released/", "")], append="--sizes 32 --steps 2"),
     Rule(r"^python scripts/bench_env\.py", "a smaller size", replace=[(r"--size \d+", "--size 32")],
          append="--steps 3"),
+    Rule(r"^python scripts/bench_stylize\.py --device cuda", "without a GPU: must fail in one line; with one, "
+         "smaller sizes", cuda=True, replace=[(r"--sizes [\dx ]+", "--sizes 32 64 ")], append="--steps 2"),
     Rule(r"^python scripts/bench_stylize\.py --sizes 256", "smaller sizes",
          replace=[(r"--sizes [\d ]+", "--sizes 32 64 ")], append="--steps 2"),
     Rule(r"^python scripts/bench_stylize\.py --sizes 3840x2160", "a smaller frame of the same shape",
@@ -150,6 +156,8 @@ def check(clone: Path, timeout: int) -> int:
     if not all(Path(p).resolve().is_relative_to(clone.resolve()) for p in where):
         print(f"the packages are not imported from the clone: {where}")
         return 1
+    cuda = subprocess.run([sys.executable, "-c", "import torch; print(torch.cuda.is_available())"],
+                          env=env, capture_output=True, text=True, check=True).stdout.strip() == "True"
     failures = 0
     for language, body in readme_blocks((clone / "README.md").read_text()):
         jobs: list[tuple[str, str, bool, bool]] = []  # (label, command, python, must fail)
@@ -161,6 +169,9 @@ def check(clone: Path, timeout: int) -> int:
                 if rule and rule.skip:
                     print(f"SKIP  {line}\n      ({rule.reason})")
                     continue
+                if rule and rule.cuda and not cuda:
+                    jobs.append((f"{line}   ({rule.reason})", line, False, True))
+                    continue
                 if rule and rule.fails:
                     jobs.append((line, line, False, True))
                 if rule is None:
@@ -171,7 +182,8 @@ def check(clone: Path, timeout: int) -> int:
             rc, err, seconds = run(command, clone, env, timeout, is_python)
             lines = err.strip().splitlines()
             if must_fail:
-                ok = rc == 2 and len(lines) == 1
+                ok = rc == 2 and bool(lines) and "error:" in lines[-1]
+                ok = ok and (len(lines) == 1 or (command.startswith("python ") and lines[0].startswith("usage:")))
                 outcome = f"exit {rc}: {lines[0] if lines else 'no message'}"
             else:
                 ok = rc == 0
