@@ -184,7 +184,7 @@ def check(clone: Path, timeout: int) -> int:
             if must_fail:
                 ok = rc == 2 and bool(lines) and "error:" in lines[-1]
                 ok = ok and (len(lines) == 1 or (command.startswith("python ") and lines[0].startswith("usage:")))
-                outcome = f"exit {rc}: {lines[0] if lines else 'no message'}"
+                outcome = f"exit {rc}: {lines[-1] if lines else 'no message'}"
             else:
                 ok = rc == 0
                 outcome = f"exit {rc}"
