@@ -34,6 +34,16 @@ def adain(content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
     :param style: ``(N, C, H', W')`` (or ``N = 1`` to share one style across a batch)
     :return: ``(N, C, H, W)``
     """
+    return adain_to(content, *mean_std(style))
+
+
+def adain_to(content: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """AdaIN towards given statistics: ``content`` normalised, then scaled by ``std`` and shifted by ``mean``.
+
+    :param content: ``(N, C, H, W)``
+    :param mean: target channel means ``(N, C, 1, 1)`` (or ``N = 1``)
+    :param std: target channel standard deviations, same shape
+    :return: ``(N, C, H, W)``
+    """
     c_mean, c_std = mean_std(content)
-    s_mean, s_std = mean_std(style)
-    return (content - c_mean) / c_std * s_std + s_mean
+    return (content - c_mean) / c_std * std + mean

@@ -10,7 +10,7 @@ from agents.networks.actor import Actor, ActionHead, action_log_prob, log_densit
 from agents.networks.blocks import Conv, ModulatedPointwise, PooledHead, ResBlock
 from agents.networks.builder import Builder, UpBlock
 from agents.networks.critic import QNet, TwinCritic
-from agents.networks.encoder import Encoder, StyleCode, StyleFeatures
+from agents.networks.encoder import Encoder, StyleCode, StyleFeatures, StyleTargets
 
 ACTOR_PARAMETERS = 217_312
 BUILDER_PARAMETERS = 153_843
@@ -29,6 +29,7 @@ __all__ = [
     "ResBlock",
     "StyleCode",
     "StyleFeatures",
+    "StyleTargets",
     "TwinCritic",
     "UpBlock",
     "action_log_prob",

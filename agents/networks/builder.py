@@ -7,8 +7,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from agents.networks.blocks import Conv, ModulatedPointwise, ResBlock
-from agents.networks.encoder import StyleCode
-from styleenv.ops import adain
+from agents.networks.encoder import StyleCode, StyleTargets
+from styleenv.ops import adain_to
 
 
 class UpBlock(nn.Module):
@@ -54,27 +54,28 @@ class Builder(nn.Module):
         self.up2 = UpBlock(32)
         self.out = Conv(16, 3, 9)
 
-    def forward(self, action: torch.Tensor, style_code: StyleCode, alpha: float = 1.0) -> torch.Tensor:
+    def forward(self, action: torch.Tensor, style_code: StyleCode | StyleTargets, alpha: float = 1.0) -> torch.Tensor:
         """:param action: ``N x 64 x H/4 x W/4``
-        :param style_code: from :meth:`Actor.encode_style` (batch ``N`` or 1)
+        :param style_code: from :meth:`Actor.encode_style`, or its :meth:`~StyleCode.targets`
+            (a blend, say) (batch ``N`` or 1)
         :param alpha: stylisation blend of the AdaIN steps (1: full)
         :return: ``N x 3 x H x W``, unclamped
         """
         return self.expand(self.transform(action, style_code, alpha), style_code)
 
-    def transform(self, action: torch.Tensor, style_code: StyleCode, alpha: float = 1.0) -> torch.Tensor:
+    def transform(self, action: torch.Tensor, style_code: StyleCode | StyleTargets, alpha: float = 1.0) -> torch.Tensor:
         """The quarter-resolution part: AdaIN on whole-image statistics and the residual blocks.
 
         :param action: ``N x 64 x H/4 x W/4``
         :return: ``N x 64 x H/4 x W/4``
         """
-        s = style_code
-        h = _blend(adain(action, s.x2), action, alpha)
+        s = style_code.targets()
+        h = _blend(adain_to(action, s.x2_mean, s.x2_std), action, alpha)
         h = self.res1(h, s.w2, s.b2)  # 64 x H/4 x W/4
-        g = _blend(adain(h, s.x1), h, alpha)
+        g = _blend(adain_to(h, s.x1_mean, s.x1_std), h, alpha)
         return self.res2(g, s.w1, s.b1)  # 64 x H/4 x W/4
 
-    def expand(self, g: torch.Tensor, style_code: StyleCode) -> torch.Tensor:
+    def expand(self, g: torch.Tensor, style_code: StyleCode | StyleTargets) -> torch.Tensor:
         """The upsampling part (local: it can run in tiles).
 
         :param g: ``N x 64 x H/4 x W/4`` from :meth:`transform`

@@ -9,6 +9,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from agents.networks.blocks import Conv, PooledHead, ResBlock
+from styleenv.ops import mean_std
 
 
 @dataclass
@@ -61,6 +62,49 @@ class StyleCode(StyleFeatures):
         if isinstance(index, int):
             index = slice(index, index + 1)
         return StyleCode(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+    def targets(self) -> StyleTargets:
+        """What the builder reads of this code: AdaIN targets of ``x2`` and ``x1`` plus the modulations."""
+        x2_mean, x2_std = mean_std(self.x2)
+        x1_mean, x1_std = mean_std(self.x1)
+        mods = {name: getattr(self, name) for name in StyleTargets.MODULATIONS}
+        return StyleTargets(x2_mean=x2_mean, x2_std=x2_std, x1_mean=x1_mean, x1_std=x1_std, **mods)
+
+
+@dataclass
+class StyleTargets:
+    """The builder's view of a style: vectors only, so styles of any sizes mix and batch.
+
+    The channel statistics (:func:`~styleenv.ops.mean_std`) of the deep style maps ``x2`` and
+    ``x1`` that the builder's two AdaIN steps aim at, and the eight modulation vectors of a
+    :class:`StyleCode`. The builder gives the same output for a code and its targets. Weighted
+    sums of targets are style blends (:mod:`agents.blend`); the ONNX step graph takes them as
+    inputs (:mod:`agents.onnx_export`). Every field is ``N x C x 1 x 1``: ``C`` = 64 for the
+    statistics and ``w1``, ``b1``, ``w2``, ``b2``; 32 for ``w1_3``, ``b1_3``; 16 for ``w1_2``, ``b1_2``.
+    """
+
+    MODULATIONS = ("w1", "b1", "w2", "b2", "w1_2", "b1_2", "w1_3", "b1_3")
+
+    x2_mean: torch.Tensor
+    x2_std: torch.Tensor
+    x1_mean: torch.Tensor
+    x1_std: torch.Tensor
+    w1: torch.Tensor
+    b1: torch.Tensor
+    w2: torch.Tensor
+    b2: torch.Tensor
+    w1_2: torch.Tensor
+    b1_2: torch.Tensor
+    w1_3: torch.Tensor
+    b1_3: torch.Tensor
+
+    def targets(self) -> StyleTargets:
+        """Itself (so that codes and targets are read alike)."""
+        return self
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """Every field by name, in declaration order."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 class Encoder(nn.Module):
