@@ -18,7 +18,7 @@ from dataclasses import fields
 
 import torch
 
-from agents.networks import Actor, Builder, StyleCode
+from agents.networks import Actor, Builder, StyleCode, StyleTargets
 
 # Captured graphs kept (least recently used dropped): each holds a step's activations.
 MAX_GRAPHS = 4
@@ -27,9 +27,9 @@ MAX_GRAPHS = 4
 class _Graph:
     """One captured step: fixed input buffers, the graph, and its fixed output."""
 
-    def __init__(self, step, moving: torch.Tensor, code: StyleCode, alpha: float) -> None:
+    def __init__(self, step, moving: torch.Tensor, code: StyleCode | StyleTargets, alpha: float) -> None:
         self.moving = moving.clone()
-        self.code = StyleCode(**{f.name: getattr(code, f.name).clone() for f in fields(code)})
+        self.code = type(code)(**{f.name: getattr(code, f.name).clone() for f in fields(code)})
         side = torch.cuda.Stream(moving.device)
         side.wait_stream(torch.cuda.current_stream(moving.device))
         with torch.cuda.stream(side):  # warm-up outside the graph (cuDNN picks its algorithms)
@@ -40,7 +40,7 @@ class _Graph:
         with torch.cuda.graph(self.graph):
             self.out = step(self.moving, self.code, alpha)
 
-    def __call__(self, moving: torch.Tensor, code: StyleCode) -> torch.Tensor:
+    def __call__(self, moving: torch.Tensor, code: StyleCode | StyleTargets) -> torch.Tensor:
         self.moving.copy_(moving)
         for f in fields(code):
             getattr(self.code, f.name).copy_(getattr(code, f.name))
@@ -75,7 +75,8 @@ class GraphedStep:
         :param code: the style code (same device)
         :param alpha: stylisation blend (part of the graph's key)
         """
-        key = (tuple(moving.shape), moving.stride(), alpha, tuple(getattr(code, f.name).shape for f in fields(code)))
+        key = (tuple(moving.shape), moving.stride(), alpha, type(code),
+               tuple(getattr(code, f.name).shape for f in fields(code)))
         graph = self._graphs.pop(key, None)
         if graph is None:
             while len(self._graphs) >= MAX_GRAPHS:

@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 
 from agents import tiling
-from agents.networks import Actor, Builder, StyleCode
+from agents.networks import Actor, Builder, StyleCode, StyleTargets
 from agents.networks.blocks import RowSplitConv
 from agents.release import load_checkpoint, load_release
 from styleenv.devices import resolve_device
@@ -144,14 +144,15 @@ class Stylizer:
 
         :param content: an image-like, or a float tensor ``3 x H x W`` / ``N x 3 x H x W``
             (a batch shares the style)
-        :param style: an image-like, a float tensor ``1 x 3 x H' x W'`` or a :class:`StyleCode`
+        :param style: an image-like, a float tensor ``1 x 3 x H' x W'``, a :class:`StyleCode` or
+            :class:`StyleTargets` (a blend, :meth:`blend_styles`)
         :param steps: number of steps (at least 1)
         :param sample: sample the actions instead of taking their mean
         :param seed: seed of the sampling (reproducible); None draws from torch's default generator
         :param alpha: stylisation blend of the builder's AdaIN steps
         """
         check_steps(steps, None)
-        code = style if isinstance(style, StyleCode) else self.encode_style(style)
+        code = style if isinstance(style, (StyleCode, StyleTargets)) else self.encode_style(style)
         moving = as_batch(content).to(self.device, torch.float32)
         h, w = moving.shape[-2:]
         generator = None
@@ -232,3 +233,35 @@ class Stylizer:
         batch = torch.cat([as_batch(c) for c in contents], dim=0)
         out = self.sequence_tensor(batch, style, steps, keep, sample, seed, alpha)
         return [[to_pil(out[k][i]) for k in sorted(out)] for i in range(batch.shape[0])]
+
+    def blend_styles(self, styles: Sequence[Any], weights: Sequence[float]) -> StyleTargets:
+        """One style mixed from several (:mod:`agents.blend`); pass it as ``style`` anywhere.
+
+        :param styles: image-likes (any sizes) or codes
+        :param weights: one per style, non-negative, summing to a positive number (normalised)
+        """
+        from agents.blend import blend_styles
+
+        codes = [s if isinstance(s, (StyleCode, StyleTargets)) else self.encode_style(s) for s in styles]
+        return blend_styles(codes, weights)
+
+    def stylize(
+        self,
+        content: Any,
+        recipe: Any,
+        steps: int = 10,
+        keep: Iterable[int] | None = None,
+        sample: bool = False,
+        seed: int | None = None,
+        alpha: float = 1.0,
+    ) -> list[Image.Image]:
+        """Stylise one content image by a :class:`~agents.recipe.Recipe` (blends, masks, colour
+        preservation): the kept steps (all by default) as RGB images, in order.
+
+        :param content: an image-like
+        :param recipe: the recipe
+        :param steps: number of steps
+        :param keep: which steps (1-based) to return; None for all
+        """
+        kept = set(check_steps(steps, keep))
+        return [to_pil(to_uint8(x)[0]) for k, x in recipe.steps(self, content, steps, sample, seed, alpha) if k in kept]
