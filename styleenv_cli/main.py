@@ -17,9 +17,9 @@ import threading
 from collections.abc import Iterator
 
 from styleenv import __version__
-from styleenv_cli.commands import UsageError, demo, evaluate, stylize, train
+from styleenv_cli.commands import UsageError, demo, evaluate, export, stylize, train
 
-COMMANDS = {"demo": demo, "stylize": stylize, "evaluate": evaluate, "train": train}
+COMMANDS = {"demo": demo, "stylize": stylize, "evaluate": evaluate, "train": train, "export": export}
 
 
 def build_parser() -> argparse.ArgumentParser:

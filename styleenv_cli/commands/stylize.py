@@ -12,6 +12,11 @@ reported and left out instead of stopping the run.
 The model is the project's own trained checkpoint, shipped inside the package, unless
 --checkpoint FILE (a checkpoint saved by styleenv) or --release DIR (the folder holding the
 released actor.pth.tar and builder.pth.tar) names another.
+
+Several STYLE arguments run one pair each, unless --style-weights blends them into one style
+or --mask gives one mask per style (each region its own style); --preserve-colour keeps the
+photo's colours; a video file as CONTENT writes stylised videos and frame folders; --runtime
+onnx runs a model exported by `styleenv export` (see stylize_options).
 """
 
 from __future__ import annotations
@@ -22,14 +27,16 @@ import sys
 import time
 from pathlib import Path
 
-from styleenv_cli.commands import UsageError, add_compute_arguments, apply_compute_arguments, prepare_output
+from styleenv_cli.commands import (UsageError, add_compute_arguments, apply_compute_arguments, prepare_output,
+                                   stylize_options)
 
 HELP = "stylise content image(s) with a style: every step as PNG, a contact sheet and a GIF"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("content", type=Path, metavar="CONTENT", help="content image or folder of images")
-    parser.add_argument("style", type=Path, metavar="STYLE", help="style image or folder of images")
+    parser.add_argument("content", type=Path, metavar="CONTENT", help="content image, folder of images, or video")
+    parser.add_argument("style", type=Path, nargs="+", metavar="STYLE",
+                        help="style image(s) or folder(s); several run one pair each, unless blended or masked")
     model = parser.add_argument_group("model (default: the project's own checkpoint, shipped with styleenv)")
     model.add_argument("--release", type=Path, metavar="DIR",
                        help="folder holding the released actor.pth.tar and builder.pth.tar")
@@ -50,6 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip-bad", action="store_true",
                         help="leave out unreadable images (reported on stderr) instead of stopping")
     parser.add_argument("--json", action="store_true", help="print a JSON summary with every file written")
+    stylize_options.add_arguments(parser)
 
 
 def _check_args(args: argparse.Namespace) -> list[int]:
@@ -69,6 +77,7 @@ def _check_args(args: argparse.Namespace) -> list[int]:
         raise UsageError("pass either --release or --checkpoint, not both")
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out}: exists and is not a folder")
+    stylize_options.check_args(args)
     return keep
 
 
@@ -129,6 +138,8 @@ def _load_model(args: argparse.Namespace):
     from agents.release import CheckpointError
     from agents.stylizer import Stylizer
 
+    if args.runtime == "onnx":
+        return stylize_options.load_onnx(args)
     try:
         if args.release is not None:
             return Stylizer.from_release(args.release, device=args.device)
@@ -141,40 +152,74 @@ def _load_model(args: argparse.Namespace):
         raise UsageError(f"--device {args.device}: {str(err).splitlines()[0]}") from None
 
 
-def _run_pair(stylizer, content, style, target: Path, args: argparse.Namespace, keep: list[int], bar) -> dict:
+def _run_pair(stylizer, content, styles: list, target: Path, args: argparse.Namespace, keep: list[int], bar) -> dict:
     """Write one pair's files (a :class:`~styleenv.visual.SequenceFolder`: complete or absent)."""
     from styleenv.pixels import to_pil, to_uint8
-    from styleenv.visual import SequenceFolder
+    from styleenv.visual import SequenceFolder, hstack
 
     start = time.perf_counter()
     with SequenceFolder(target, content, keep, steps=args.steps) as folder:
-        code = stylizer.encode_style(style)
-        for k, x in stylizer.steps(content, code, args.steps, args.sample, args.seed, args.alpha):
+        recipe = stylize_options.recipe(args, styles)
+        for k, x in recipe.steps(stylizer, content, args.steps, args.sample, args.seed, args.alpha):
             folder.add(k, to_pil(to_uint8(x)[0]))
             bar.update(1)
         seconds = time.perf_counter() - start
-        files = folder.finish(style)
+        files = folder.finish(styles[0] if len(styles) == 1 else hstack(styles))
     return {"folder": files["folder"], "size": list(content.size), "seconds": round(seconds, 3),
             "steps": files["steps"], "sheet": files["sheet"], "gif": files["gif"], "skipped": False}
 
 
-def _run_all(stylizer, images: dict, contents: list[Path], styles: list[Path], args, keep: list[int]) -> list[dict]:
+def _style_groups(args: argparse.Namespace) -> list[tuple[str, list[Path]]]:
+    """``(name, style files)`` per look: one per style file, or one for a blend / per-region styles."""
+    if stylize_options.groups_together(args):
+        folders = [p for p in args.style if p.is_dir()]
+        if folders:
+            raise UsageError(f"STYLE {folders[0]}: a blend or per-region styles take image files, not folders")
+        files = [_list(p, "style")[0] for p in args.style]
+        name = "+".join(_names([p], p)[p] for p in files)
+        return [(name if args.style_weights is not None else f"regions-{name}", files)]
+    groups: list[tuple[str, list[Path]]] = []
+    used: set[str] = set()
+    for root in args.style:
+        for path, name in _names(_list(root, "style"), root).items():
+            base, i = name, 2
+            while name in used:
+                name, i = f"{base}-{i}", i + 1
+            used.add(name)
+            groups.append((name, [path]))
+    return groups
+
+
+def _readable_groups(groups: list, images: dict) -> list[tuple[str, list[Path]]]:
+    """The looks whose style files were all read (--skip-bad leaves out the others; a blend needs all)."""
+    if len(groups) == 1 and len(groups[0][1]) > 1:
+        missing = [p for p in groups[0][1] if p not in images]
+        if missing:
+            raise UsageError(f"STYLE {missing[0]}: unreadable, and the blend or regions need every style")
+    found = [g for g in groups if all(p in images for p in g[1])]
+    if not found:
+        raise UsageError(f"style {' '.join(map(str, (p for g in groups for p in g[1])))}: no readable images")
+    return found
+
+
+def _run_all(stylizer, images: dict, contents: list[Path], groups: list, args, keep: list[int]) -> list[dict]:
     from tqdm import tqdm
 
-    c_names, s_names = _names(contents, args.content), _names(styles, args.style)
+    c_names = _names(contents, args.content)
     pairs = []
-    with tqdm(total=len(contents) * len(styles) * args.steps, unit="step", disable=None, desc="stylize") as bar:
-        for s in styles:
+    with tqdm(total=len(contents) * len(groups) * args.steps, unit="step", disable=None, desc="stylize") as bar:
+        for s_name, s_files in groups:
+            s = str(s_files[0]) if len(s_files) == 1 else [str(p) for p in s_files]
             for c in contents:
-                target = args.out / f"{c_names[c]}__{s_names[s]}"
+                target = args.out / f"{c_names[c]}__{s_name}"
                 if target.exists() and not args.overwrite:
                     bar.update(args.steps)
-                    pairs.append({"content": str(c), "style": str(s), "folder": str(target), "skipped": True})
+                    pairs.append({"content": str(c), "style": s, "folder": str(target), "skipped": True})
                     if not args.json:
                         bar.write(f"skipped {target}/: it exists (--overwrite replaces it)")
                     continue
-                result = _run_pair(stylizer, images[c], images[s], target, args, keep, bar)
-                pairs.append({"content": str(c), "style": str(s), **result})
+                result = _run_pair(stylizer, images[c], [images[p] for p in s_files], target, args, keep, bar)
+                pairs.append({"content": str(c), "style": s, **result})
                 if not args.json:
                     names = f"{Path(result['steps'][0]['path']).name} .. {Path(result['steps'][-1]['path']).name}"
                     bar.write(f"wrote {target}/ ({names}, sheet.png, sequence.gif)")
@@ -183,15 +228,21 @@ def _run_all(stylizer, images: dict, contents: list[Path], styles: list[Path], a
 
 def run(args: argparse.Namespace) -> int:
     keep = _check_args(args)
-    contents, styles = _list(args.content, "content"), _list(args.style, "style")
+    if stylize_options.is_video(args.content):
+        args.device = apply_compute_arguments(args)
+        return stylize_options.run_video(args, _style_groups(args), lambda paths, size: _load_all(paths, size, False),
+                                         _load_model)
+    contents, groups = _list(args.content, "content"), _style_groups(args)
+    styles = [p for _, files in groups for p in files]
     images = _load_all(list(dict.fromkeys(contents + styles)), args.max_size, args.skip_bad)
     contents = _readable(contents, images, "content", args.content)
-    styles = _readable(styles, images, "style", args.style)
+    groups = _readable_groups(groups, images)
+    stylize_options.check_masks(args, [images[c] for c in contents])
     args.device = apply_compute_arguments(args)
     stylizer = _load_model(args)
     created = prepare_output(args.out)
     try:
-        pairs = _run_all(stylizer, images, contents, styles, args, keep)
+        pairs = _run_all(stylizer, images, contents, groups, args, keep)
     except BaseException:
         if created and args.out.is_dir() and not any(args.out.iterdir()):
             args.out.rmdir()  # leave no empty output folder behind
@@ -199,7 +250,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         from agents.default import DEFAULT_CHECKPOINT
 
-        model = ({"release": str(args.release)} if args.release else
+        model = ({"release": str(args.release)} if args.release else {"onnx": str(args.onnx)} if args.onnx else
                  {"checkpoint": str(args.checkpoint or DEFAULT_CHECKPOINT)})
         summary = {
             "model": model,
@@ -208,6 +259,7 @@ def run(args: argparse.Namespace) -> int:
             "sample": args.sample,
             "seed": args.seed,
             "alpha": args.alpha,
+            **stylize_options.summary(args),
             "max_size": args.max_size,
             "device": str(stylizer.device),
             "pairs": pairs,
