@@ -40,6 +40,7 @@ class OnnxStylizer:
         except ImportError:
             raise OnnxModelError(f"--runtime onnx needs onnxruntime: {INSTALL_HINT}") from None
         options = onnxruntime.SessionOptions()
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy-waiting threads
         if threads is not None:
             options.intra_op_num_threads = threads
         self.path = Path(path)

@@ -175,15 +175,19 @@ def _centred_text(draw: ImageDraw.ImageDraw, text: str, x: int, y: int, width: i
 # --------------------------------------------------------------------------------------------------
 
 
-def save_png(img: ImageLike, path: str | Path) -> Path:
+def save_png(img: ImageLike, path: str | Path, colours: int | None = None) -> Path:
     """Write an image as PNG, atomically.
 
     :param img: the image (PIL, array, tensor)
     :param path: the destination
+    :param colours: reduce to a palette of this many colours (at most 256; dithered), for
+        small pictures such as the README's; None keeps full colour
     :return: the path written
     """
     pic = _rgb(img)
-    return atomic_write(path, lambda tmp: pic.save(tmp, format="PNG"))
+    if colours is not None:
+        pic = pic.quantize(colours, dither=Image.Dither.FLOYDSTEINBERG)
+    return atomic_write(path, lambda tmp: pic.save(tmp, format="PNG", optimize=colours is not None))
 
 
 def save_gif(frames: Sequence[ImageLike], path: str | Path, duration_ms: int = 300, loop: int = 0) -> Path:

@@ -84,3 +84,13 @@ def test_save_gif(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["anim.gif"]
     with pytest.raises(ValueError):
         save_gif([], tmp_path / "none.gif")
+
+
+def test_save_png_with_a_palette_is_smaller(tmp_path):
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:64, 0:64]
+    img = Image.fromarray((np.stack([xx, yy, xx + yy], -1) * 2 + rng.integers(0, 8, (64, 64, 3))).astype(np.uint8))
+    full, small = save_png(img, tmp_path / "full.png"), save_png(img, tmp_path / "small.png", colours=16)
+    with Image.open(small) as pic:
+        assert pic.mode == "P" and len(pic.getcolors()) <= 16 and pic.size == (64, 64)
+    assert small.stat().st_size < full.stat().st_size
