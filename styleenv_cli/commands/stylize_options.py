@@ -98,7 +98,7 @@ def load_onnx(args: argparse.Namespace):
     from agents.onnx_runtime import OnnxModelError, OnnxStylizer
 
     try:
-        return OnnxStylizer(args.onnx, threads=getattr(args, "threads", 0) or None)
+        return OnnxStylizer(args.onnx, threads=args.threads or None)
     except OnnxModelError as err:
         raise UsageError(str(err)) from None
 
