@@ -3,7 +3,8 @@
 
 The checkout is cloned (``git clone``: its committed state) into a new temporary folder, so no
 ``shared`` folder is beside the clone; a new user's files are made there (``photo.jpg``,
-``painting.jpg``, ``photos/`` with 3 images, ``paintings/`` with 2, all tiny); then every line of
+``painting.jpg``, ``photos/`` with 3 images, ``paintings/`` with 2, masks ``sky.png`` and
+``sea.png``, a 4-frame ``clip.mp4``, all tiny); then every line of
 the README's ``bash`` blocks and every ``python`` block runs in the clone with this Python, the
 clone first on ``PYTHONPATH`` (checked), without network use. :data:`RULES` say where a command
 runs other than as written and why: installs (CI's own step), the test suite (run just before),
@@ -132,6 +133,17 @@ def make_user_files(clone: Path) -> None:
         picture(clone / "photos" / f"photo-{i}.jpg", 72, 56)
     for i in range(2):
         picture(clone / "paintings" / f"painting-{i}.png", 56, 56)
+    sky = np.zeros((48, 64), np.uint8)
+    sky[:20] = 255
+    Image.fromarray(sky).save(clone / "sky.png")  # masks of the photo's size
+    Image.fromarray(255 - sky).save(clone / "sea.png")
+    import imageio.v2 as imageio  # the video extra (in .[dev])
+
+    with imageio.get_writer(clone / "clip.mp4", format="FFMPEG", fps=5, macro_block_size=2,
+                            ffmpeg_log_level="error") as clip:  # 4 frames of a camera panning over a picture
+        wide = np.asarray(Image.open(clone / "photo.jpg").resize((76, 48)))
+        for t in range(4):
+            clip.append_data(np.ascontiguousarray(wide[:, 3 * t : 3 * t + 64]))
 
 
 def run(command: str, clone: Path, env: dict[str, str], timeout: int, is_python: bool = False) -> tuple[int, str, float]:

@@ -95,6 +95,7 @@ def test_mask_stylises_only_the_white_part(files, tmp_path: Path, capsys) -> Non
         rc, masked, err = run([files["content"], files["a"], "--mask", files[mask], "--steps", 2,
                                "--out", tmp_path / mask, "--json"], capsys)
         assert rc == 0, err
+        assert Path(masked["pairs"][0]["folder"]).name == "photo__a-masked"  # its own folder, beside the plain one
         out, photo = _last_step(masked), np.asarray(Image.open(files["content"]).convert("RGB"))
         edge = 0 if mask == "left" else 2  # the resized mask's edge is soft
         assert np.array_equal(out[:, 14 + edge:], photo[:, 14 + edge:])

@@ -211,7 +211,7 @@ def _run_all(stylizer, images: dict, contents: list[Path], groups: list, args, k
         for s_name, s_files in groups:
             s = str(s_files[0]) if len(s_files) == 1 else [str(p) for p in s_files]
             for c in contents:
-                target = args.out / f"{c_names[c]}__{s_name}"
+                target = args.out / f"{c_names[c]}__{s_name}{stylize_options.name_suffix(args)}"
                 if target.exists() and not args.overwrite:
                     bar.update(args.steps)
                     pairs.append({"content": str(c), "style": s, "folder": str(target), "skipped": True})

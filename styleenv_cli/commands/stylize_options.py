@@ -73,6 +73,14 @@ def groups_together(args: argparse.Namespace) -> bool:
     return len(args.style) > 1 and (args.style_weights is not None or len(args.mask or ()) == len(args.style))
 
 
+def name_suffix(args: argparse.Namespace) -> str:
+    """What the output folder's name adds for these options, so that each look has its own folder."""
+    suffix = f"-{'colour' if args.preserve_colour == 'luminance' else 'colour-match'}" if args.preserve_colour else ""
+    if args.mask and not (len(args.style) > 1 and len(args.mask) == len(args.style)):
+        suffix += "-masked"
+    return suffix
+
+
 def recipe(args: argparse.Namespace, styles: list):
     """The :class:`~agents.recipe.Recipe` of one pair, from the options and its style images."""
     from agents.recipe import Recipe
@@ -135,7 +143,7 @@ def run_video(args: argparse.Namespace, groups: list, load_all, load_model) -> i
     out_existed = args.out.exists()
     try:
         for name, files in groups:
-            target = args.out / f"{_safe(args.content.stem)}__{name}"
+            target = args.out / f"{_safe(args.content.stem)}__{name}{name_suffix(args)}"
             if target.exists() and not args.overwrite:
                 results.append({"content": str(args.content), "style": [str(p) for p in files],
                                 "folder": str(target), "skipped": True})
