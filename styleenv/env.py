@@ -18,7 +18,7 @@ from styleenv.vgg import loss_network
 
 #: v1's default content weight: on the shared pairs it ranks the released agent's sequence
 #: above identity, random images and copying the style at 128 and 256 px (README, "v1").
-V1_CONTENT_WEIGHT = 0.0  # set from measurements below
+V1_CONTENT_WEIGHT = 1.5
 
 
 class StyleTransferEnv(gym.Env):
