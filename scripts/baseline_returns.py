@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import gymnasium as gym
@@ -46,7 +45,7 @@ def main() -> None:
     args = parser.parse_args()
     for path in (args.contents, args.styles, args.release):
         if not path.is_dir():
-            sys.exit(f"baseline_returns: folder {path} does not exist (pass --contents, --styles and --release)")
+            parser.error(f"folder {path} does not exist (pass --contents, --styles and --release)")
 
     contents, styles = ImageSource(args.contents, kind="content"), ImageSource(args.styles, kind="style")
     rng = np.random.default_rng(args.seed)
@@ -54,7 +53,7 @@ def main() -> None:
     try:
         agents = {name: make_agent(f"release:{args.release}" if name == "release" else name, steps=args.steps)[1] for name in AGENTS}
     except AgentSpecError as err:
-        sys.exit(f"baseline_returns: {err}")
+        parser.error(str(err))
 
     losses: dict[str, dict[int, np.ndarray]] = {name: {} for name in agents}  # (pairs, steps, 2): style, content
     returns: dict[str, dict[int, np.ndarray]] = {name: {} for name in agents}
