@@ -1,4 +1,5 @@
-"""Reference agents for the evaluation: identity, and AdaIN as a sequence.
+"""Reference agents for the evaluation: identity, copying the style, random images, and AdaIN
+as a sequence.
 
 Both follow :mod:`agents.protocol`: ``reset(observation)`` at the start of an episode, then
 ``act(observation) -> (3, H, W) float32 in [0, 1]``.
@@ -28,6 +29,37 @@ class IdentityAgent:
 
     def act(self, observation: Observation) -> np.ndarray:
         return chw_uint8_to_tensor(observation["moving"]).numpy()
+
+
+class CopyStyleAgent:
+    """Hands back the style image: style loss 0 at every step, the photo lost (what the v0
+    reward, the style loss alone, rewards most)."""
+
+    parameters = 0
+    storage_bytes = 0
+
+    def act(self, observation: Observation) -> np.ndarray:
+        return chw_uint8_to_tensor(observation["style"]).numpy()
+
+
+class RandomImageAgent:
+    """Uniform noise images, a new one every step (a floor: what no learning gives).
+
+    :param seed: seed of the noise (the sequence starts again at every ``reset``)
+    """
+
+    parameters = 0
+    storage_bytes = 0
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+        self._rng = np.random.default_rng(seed)
+
+    def reset(self, observation: Observation) -> None:
+        self._rng = np.random.default_rng(self.seed)
+
+    def act(self, observation: Observation) -> np.ndarray:
+        return self._rng.random(observation["moving"].shape, dtype=np.float32)
 
 
 class AdaINAgent:

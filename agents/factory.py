@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import inspect
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from agents.adapters import StylizerAgent
-from agents.baselines import AdaINAgent, IdentityAgent
+from agents.baselines import AdaINAgent, CopyStyleAgent, IdentityAgent, RandomImageAgent
 from agents.colour_transfer import ColourTransferAgent
 from agents.protocol import Agent
 from agents.release import CheckpointError
 from agents.stylizer import Stylizer
 
 #: Agent specs accepted by :func:`make_agent` (for messages).
-AGENT_SPECS = "identity, adain, colour, ours, release[:DIR], checkpoint:FILE"
+AGENT_SPECS = "identity, copy-style, random, adain, colour, ours, release[:DIR], checkpoint:FILE, package.module:Name, file.py:Name"
 
 #: Environment variable naming the folder of the released weights, for the bare ``release`` spec.
 RELEASE_DIR_ENV = "STYLEENV_RELEASE_DIR"
@@ -30,13 +35,16 @@ def make_agent(spec: str, steps: int = 10, device: str | torch.device = "cpu") -
     """An agent from a command-line spec, with the name it is reported under.
 
     - ``identity``: returns the moving image unchanged;
+    - ``copy-style``: returns the style image; ``random``: uniform noise images (floors);
     - ``adain``: AdaIN at strength k/N on step k (:class:`agents.baselines.AdaINAgent`);
     - ``colour``: colour statistics transfer at strength k/N (:class:`agents.colour_transfer.ColourTransferAgent`);
     - ``ours``: the project's own trained checkpoint, shipped with the package (:mod:`agents.default`);
     - ``release`` or ``release:DIR``: the released RLMiniStyler weights (folder with
       ``actor.pth.tar`` and ``builder.pth.tar``; bare ``release`` reads ``$STYLEENV_RELEASE_DIR``);
     - ``checkpoint:FILE``: a checkpoint of ours (:func:`agents.release.save_checkpoint`),
-      reported as ``ckpt-<file stem>``.
+      reported as ``ckpt-<file stem>``;
+    - ``package.module:Name`` or ``path/to/file.py:Name``: any agent of yours
+      (:func:`import_agent`), reported as ``Name``.
 
     :param spec: the spec
     :param steps: episode length (the baselines reach full strength at the last step)
@@ -46,6 +54,10 @@ def make_agent(spec: str, steps: int = 10, device: str | torch.device = "cpu") -
     kind, _, arg = spec.partition(":")
     if kind == "identity" and not arg:
         return "identity", IdentityAgent()
+    if spec == "copy-style":
+        return "copy-style", CopyStyleAgent()
+    if spec == "random":
+        return "random", RandomImageAgent()
     if kind == "adain" and not arg:
         try:
             return "adain", AdaINAgent(steps=steps, device=device)
@@ -68,7 +80,59 @@ def make_agent(spec: str, steps: int = 10, device: str | torch.device = "cpu") -
         if not Path(arg).is_file():
             raise AgentSpecError(f"checkpoint: file {arg} does not exist")
         return f"ckpt-{Path(arg).stem}", _stylizer_agent(lambda: Stylizer.from_checkpoint(arg, device))
+    if arg.isidentifier() and kind:
+        return arg, import_agent(kind, arg, steps=steps, device=device)
     raise AgentSpecError(f"unknown agent {spec!r}; choose from {AGENT_SPECS}")
+
+
+def import_agent(where: str, name: str, steps: int = 10, device: str | torch.device = "cpu") -> Agent:
+    """An agent of yours: ``name`` in the module ``where`` (a dotted module path importable from
+    the current folder or ``sys.path``, or a ``.py`` file), called to make the agent.
+
+    ``name`` is a class or a factory function; it is called with the keyword arguments among
+    ``steps`` (the episode length) and ``device`` (a torch device string) that its signature
+    takes, or with none. What it returns must have ``act(observation)`` (:mod:`agents.protocol`).
+
+    :param where: ``package.module`` or ``path/to/file.py``
+    :param name: the class or factory in it
+    :param steps: episode length, passed where the signature takes ``steps``
+    :param device: torch device, passed where the signature takes ``device``
+    :raises AgentSpecError: the module cannot be imported, has no ``name``, or makes no agent
+    """
+    try:
+        module = _load_module(where)
+    except Exception as err:  # a user's module may raise anything while it is imported
+        raise AgentSpecError(f"cannot import {where}: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}") from None
+    make = getattr(module, name, None)
+    if not callable(make):
+        raise AgentSpecError(f"{where} has no class or function named {name}")
+    offered = {"steps": steps, "device": str(device)}
+    try:
+        params = inspect.signature(make).parameters
+        takes_all = any(p.kind is p.VAR_KEYWORD for p in params.values())
+        agent = make(**{k: v for k, v in offered.items() if takes_all or k in params})
+    except Exception as err:
+        raise AgentSpecError(f"{where}:{name} could not make an agent: {type(err).__name__}: {err}") from None
+    if not callable(getattr(agent, "act", None)):
+        raise AgentSpecError(f"{where}:{name} made a {type(agent).__name__}, which has no act(observation) method")
+    return agent
+
+
+def _load_module(where: str) -> Any:
+    """A module by dotted path (the current folder first on the path), or a ``.py`` file."""
+    if where.endswith(".py") or "/" in where or os.sep in where:
+        path = Path(where)
+        if not path.is_file():
+            raise FileNotFoundError(f"no file {path}")
+        module_name = f"styleenv_agent_{path.stem}"
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+        return module
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # what `python -m` would find: the user's own packages
+    return importlib.import_module(where)
 
 
 def _stylizer_agent(load: Callable[[], Stylizer]) -> StylizerAgent:

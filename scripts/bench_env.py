@@ -1,9 +1,13 @@
-"""Environment steps per second on this machine.
+"""Environment steps per second: N episodes stepped as separate envs or as one batch.
 
-    python scripts/bench_env.py --size 256 --steps 50 [--device cpu] [--json]
+    python scripts/bench_env.py --sizes 64 128 256 --envs 1 8 32 [--env-id styleenv/StyleTransfer-v1]
+                                [--modes batched separate async] [--steps 3] [--device cpu] [--json]
 
-Times ``env.step`` with random image actions (the loss network's forward pass to
-relu4_1 dominates), after one warm-up episode.
+``separate``: N single envs stepped one after another in this process (Gymnasium's
+``SyncVectorEnv``; they share one loss network). ``async``: N single envs in subprocesses
+(``AsyncVectorEnv``; each loads its own loss network). ``batched``: the vector entry point, one
+VGG pass for the N episodes. Random image actions; one warm-up step, then ``--steps`` timed
+steps; figures are env steps per second (N per vector step).
 """
 
 from __future__ import annotations
@@ -13,15 +17,36 @@ import json
 import time
 
 import gymnasium as gym
+import numpy as np
 import torch
 
 import styleenv
 
+MODES = {"batched": "vector_entry_point", "separate": "sync", "async": "async"}
+
+
+def steps_per_second(env_id: str, mode: str, num: int, size: int, steps: int, device: str) -> float:
+    """Env steps per second of ``num`` episodes at ``size`` px vectorised by ``mode``."""
+    envs = gym.make_vec(env_id, num_envs=num, vectorization_mode=MODES[mode], image_size=size, device=device)
+    try:
+        envs.reset(seed=0)
+        actions = np.random.default_rng(0).random((num, 3, size, size), dtype=np.float32)
+        envs.step(actions)  # warm-up
+        start = time.perf_counter()
+        for _ in range(steps):
+            envs.step(actions)
+        return num * steps / (time.perf_counter() - start)
+    finally:
+        envs.close()
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=256, help="side of the square state images")
-    parser.add_argument("--steps", type=int, default=50, help="timed steps")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256], help="sides of the square state images")
+    parser.add_argument("--envs", type=int, nargs="+", default=[1, 8, 32], help="numbers of episodes N")
+    parser.add_argument("--modes", nargs="+", choices=sorted(MODES), default=["batched", "separate"])
+    parser.add_argument("--env-id", default=styleenv.ENV_ID_V1, help="registered env id (default: %(default)s)")
+    parser.add_argument("--steps", type=int, default=3, help="timed vector steps per figure")
     parser.add_argument("--device", default="cpu", help="device of the loss network")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -29,30 +54,19 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    env = gym.make(styleenv.ENV_ID, image_size=args.size, device=args.device)
-    env.reset(seed=0)
-    action = env.action_space.sample()
-    for _ in range(3):  # warm-up
-        env.step(action)
-    env.reset(seed=1)
-    start = time.perf_counter()
-    for _ in range(args.steps):
-        _, _, terminated, truncated, _ = env.step(action)
-        if terminated or truncated:
-            env.reset()
-    seconds = time.perf_counter() - start
-    result = {
-        "size": args.size,
-        "device": args.device,
-        "threads": torch.get_num_threads(),
-        "steps": args.steps,
-        "env_steps_per_second": args.steps / seconds,
-    }
+    figures = []
+    for size in args.sizes:
+        for num in args.envs:
+            for mode in args.modes:
+                rate = steps_per_second(args.env_id, mode, num, size, args.steps, args.device)
+                figures.append({"size": size, "envs": num, "mode": mode, "env_steps_per_second": rate})
+                if not args.json:
+                    print(f"{size:5d} px  N={num:3d}  {mode:9s} {rate:8.2f} env steps/s", flush=True)
     if args.json:
-        print(json.dumps(result))
+        print(json.dumps({"env_id": args.env_id, "device": args.device, "threads": torch.get_num_threads(),
+                          "steps": args.steps, "figures": figures}))  # fmt: skip
     else:
-        print(f"{result['env_steps_per_second']:.2f} env steps/s at {args.size} px on {args.device} "
-              f"({result['threads']} threads, {args.steps} steps)")
+        print(f"({args.env_id} on {args.device}, {torch.get_num_threads()} torch threads, {args.steps} timed steps each)")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
 """styleenv: arbitrary style transfer as a Gymnasium environment.
 
-Importing the package registers ``styleenv/StyleTransfer-v0``. What lives here: the environment
-(:mod:`styleenv.env`) and what it needs (loss network, losses, pixels, images, data, procedural
+Importing the package registers ``styleenv/StyleTransfer-v0`` (the paper's setting: reward
+minus the style loss) and ``styleenv/StyleTransfer-v1`` (the content image observed, a content
+term in the reward), each with a batched vector entry point (:mod:`styleenv.vector`:
+``gymnasium.make_vec(id, num_envs=N, vectorization_mode="vector_entry_point")``). What lives
+here: the environment (:mod:`styleenv.env`, :mod:`styleenv.vector`) and what it needs (loss network, losses, pixels, images, data, procedural
 images, files, devices), pictures (:mod:`styleenv.visual`) and the evaluation of any agent on
 it (:mod:`styleenv.evaluation`).
 
@@ -13,9 +16,14 @@ never imports it.)
 from gymnasium.envs.registration import register, registry
 
 ENV_ID = "styleenv/StyleTransfer-v0"
+ENV_ID_V1 = "styleenv/StyleTransfer-v1"
 
-if ENV_ID not in registry:
-    register(id=ENV_ID, entry_point="styleenv.env:StyleTransferEnv", max_episode_steps=10)
+for _id, _single, _vector in (
+    (ENV_ID, "styleenv.env:StyleTransferEnv", "styleenv.vector:StyleTransferVectorEnv"),
+    (ENV_ID_V1, "styleenv.env:StyleTransferV1Env", "styleenv.vector:StyleTransferV1VectorEnv"),
+):
+    if _id not in registry:
+        register(id=_id, entry_point=_single, vector_entry_point=_vector, max_episode_steps=10)
 
-__all__ = ["ENV_ID"]
+__all__ = ["ENV_ID", "ENV_ID_V1"]
 __version__ = "0.1.0"

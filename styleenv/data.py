@@ -234,6 +234,13 @@ class ImageSource:
         :param crop_size: side length of the crop
         :return: ``(3, crop_size, crop_size)`` uint8
         """
+        return self.sample_named_crop(rng, load_size, crop_size)[0]
+
+    def sample_named_crop(self, rng: np.random.Generator, load_size: int | None = 512, crop_size: int = 256) -> tuple[np.ndarray, str]:
+        """:meth:`sample_crop` and the name of the image it was cut from (same draws).
+
+        :return: ``(3, crop_size, crop_size)`` uint8 and the image's :meth:`name`
+        """
         while True:
             index = self.sample_index(rng)
             try:
@@ -241,7 +248,7 @@ class ImageSource:
             except ImageLoadError as exc:
                 self._drop(index, exc)
                 continue
-            return to_chw_uint8(resize_random_crop(img, load_size, crop_size, rng))
+            return to_chw_uint8(resize_random_crop(img, load_size, crop_size, rng)), self._names[index]
 
     def pinned(self, src: ImageLike | int, size: int) -> np.ndarray:
         """An explicit image, shorter side resized to ``size`` and centre-cropped.
@@ -255,6 +262,12 @@ class ImageSource:
         else:
             img = load_image(src, max_pixels=self.max_pixels)
         return to_chw_uint8(resize_shorter_center_crop(img, size))
+
+    def pinned_name(self, src: ImageLike | int) -> str:
+        """The name of an explicit image: the pool's name of an index, a file's name, else ``"pinned"``."""
+        if isinstance(src, (int, np.integer)):
+            return self.name(int(src))
+        return Path(src).name if isinstance(src, (str, Path)) else "pinned"
 
     # ------------------------------------------------------------------------------------------
     # Cache and bad files found late

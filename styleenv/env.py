@@ -10,13 +10,15 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from styleenv import losses
 from styleenv.data import ImageSource
 from styleenv.devices import resolve_device
-from styleenv.pixels import array_to_uint8, chw_uint8_to_tensor, to_hwc
-from styleenv.vgg import STYLE_TAPS, loss_network
+from styleenv.episodes import EpisodeBatch
+from styleenv.reward import Reward, check_action
+from styleenv.vgg import loss_network
 
-_TAPS = STYLE_TAPS  # relu4_1, the content tap, is the last style tap
+#: v1's default content weight: on 30 shared pairs at 128 px it ranks the released agent's
+#: sequence above identity, random images and copying the style (README, "v1, the benchmark version").
+V1_CONTENT_WEIGHT = 1.5
 
 
 class StyleTransferEnv(gym.Env):
@@ -39,7 +41,8 @@ class StyleTransferEnv(gym.Env):
 
     ``Box(0, 1, (3, H, W), float32)``: the next moving image, RGB in [0, 1]. Other float
     dtypes are cast to float32; values outside [0, 1] are clipped; NaN or infinity raises a
-    ``ValueError``, and so does any other shape. The image is quantised to uint8 to become
+    ``ValueError``, and so do any other shape and integer or boolean dtypes (a uint8 image
+    as is would be clipped to white: pass ``obs["moving"] / 255``). The image is quantised to uint8 to become
     the next observation, and the reward is measured on that quantised image.
 
     ## Rewards
@@ -67,7 +70,15 @@ class StyleTransferEnv(gym.Env):
     ## Info
 
     ``style_loss``, ``content_loss`` (relu4_1 MSE against the original content),
-    ``content_loss_previous`` (against the previous moving image) and ``step`` (1-based).
+    ``content_loss_previous`` (against the previous moving image) and ``step`` (1-based);
+    ``is_success`` (style loss below the threshold) when ``success_threshold`` is set. The
+    reset's info names the pair: ``content_name`` and ``style_name`` (file names, the
+    procedural image's name, or ``"pinned"`` for an in-memory image).
+
+    ## Policies of stable-baselines3
+
+    SB3's default CNN (``NatureCNN``, used by ``CnnPolicy`` and ``MultiInputPolicy``) needs
+    images of at least 36 x 36 pixels: use ``image_size >= 36`` with it.
 
     ## Arguments
 
@@ -96,6 +107,7 @@ class StyleTransferEnv(gym.Env):
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
+    observe_content = False  # v1 shows the content image too
 
     def __init__(
         self,
@@ -111,14 +123,9 @@ class StyleTransferEnv(gym.Env):
         device: str | torch.device = "auto",
         render_mode: str | None = None,
     ):
-        if image_size < 16:
-            raise ValueError(f"image_size must be at least 16 pixels, got {image_size}")
-        if render_mode not in (None, *self.metadata["render_modes"]):
-            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        check_arguments(image_size, load_size, render_mode, self.metadata["render_modes"])
         self.image_size = int(image_size)
         self.load_size = int(load_size or 2 * image_size)
-        if self.load_size < self.image_size:
-            raise ValueError(f"load_size ({self.load_size}) must be at least image_size ({self.image_size})")
         self.content_weight = float(content_weight)
         self.success_threshold = success_threshold
         self.success_bonus = float(success_bonus)
@@ -127,82 +134,68 @@ class StyleTransferEnv(gym.Env):
         self.contents = ImageSource(content, kind="content", skip_bad_images=skip_bad_images)
         self.styles = ImageSource(style, kind="style", skip_bad_images=skip_bad_images)
         self.net = loss_network(self.device, vgg_weights)
-
-        shape = (3, self.image_size, self.image_size)
-        image = spaces.Box(0, 255, shape, np.uint8)
-        self.observation_space = spaces.Dict({"moving": image, "style": image})
-        self.action_space = spaces.Box(0.0, 1.0, shape, np.float32)
-
-        self._content: np.ndarray | None = None  # (3, H, W) uint8
-        self._style: np.ndarray | None = None
-        self._moving: np.ndarray | None = None
-        self._step = 0
+        self.batch = EpisodeBatch(1, self.contents, self.styles, self.image_size, self.load_size,
+                                  Reward(self.net, self.content_weight), self.observe_content,
+                                  success_threshold, success_bonus)  # fmt: skip
+        self.observation_space, self.action_space = self.batch.single_spaces()
+        self._started = False
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        options = options or {}
-        rng = self.np_random
-        self._content = self._pick(self.contents, options.get("content"), rng)
-        self._style = self._pick(self.styles, options.get("style"), rng)
-        self._moving = self._content.copy()
-        self._step = 0
-        with torch.no_grad():
-            self._style_stats = losses.style_stats(self._features(self._style))
-            self._content_feat = self._features(self._content)[-1]
-            self._previous_feat = self._content_feat
-        return self._observation(), {"step": 0}
+        self.batch.start([0], [self.np_random], options)
+        self._started = True
+        return self._observation(), {"step": 0, **self._names()}
 
     def step(self, action: np.ndarray):
-        if self._moving is None:
+        if not self._started:
             raise RuntimeError("call reset() before step()")
-        image = self._check_action(action)
-        self._moving = array_to_uint8(image)
-        self._step += 1
-        with torch.no_grad():
-            feats = self._features(self._moving)
-            style_loss = float(losses.style_loss_from_stats(losses.style_stats(feats), self._style_stats))
-            content_loss = float(losses.content_loss(feats[-1], self._content_feat))
-            previous_loss = float(losses.content_loss(feats[-1], self._previous_feat))
-            self._previous_feat = feats[-1]
-        reward = -style_loss - self.content_weight * content_loss
-        terminated = self.success_threshold is not None and style_loss < self.success_threshold
-        if terminated:
-            reward += self.success_bonus
-        info = {
-            "style_loss": style_loss,
-            "content_loss": content_loss,
-            "content_loss_previous": previous_loss,
-            "step": self._step,
-        }
-        return self._observation(), float(reward), bool(terminated), False, info
+        out = self.batch.step(check_action(action, self.action_space.shape)[None])
+        info = {k: float(out[k][0]) for k in ("style_loss", "content_loss", "content_loss_previous")}
+        info["step"] = int(self.batch.steps[0])
+        if self.success_threshold is not None:
+            info["is_success"] = bool(out["is_success"][0])
+        if self.observe_content:
+            info.update(self._names())
+        return self._observation(), float(out["reward"][0]), bool(out["terminated"][0]), False, info
 
     def render(self) -> np.ndarray | None:
-        if self.render_mode != "rgb_array" or self._moving is None:
+        if self.render_mode != "rgb_array" or not self._started:
             return None
-        gap = np.full((self.image_size, 4, 3), 255, np.uint8)
-        panels = [to_hwc(img) for img in (self._content, self._style, self._moving)]
-        return np.concatenate([panels[0], gap, panels[1], gap, panels[2]], axis=1)  # (H, 3W + 8, 3)
+        return self.batch.frame(0)  # (H, 3W + 8, 3)
 
-    def _pick(self, source: ImageSource, pinned: Any, rng: np.random.Generator) -> np.ndarray:
-        if pinned is not None:
-            return source.pinned(pinned, self.image_size)
-        return source.sample_crop(rng, self.load_size, self.image_size)
-
-    def _check_action(self, action: Any) -> np.ndarray:
-        array = np.asarray(action)
-        expected = self.action_space.shape
-        if array.shape != expected:
-            raise ValueError(f"action must have shape {expected} (an RGB image in [0, 1]), got {array.shape}")
-        if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
-            raise ValueError(f"action must be a real-valued array, got dtype {array.dtype}")
-        array = array.astype(np.float32, copy=False)
-        if not np.isfinite(array).all():
-            raise ValueError("action contains NaN or infinity")
-        return np.clip(array, 0.0, 1.0)
-
-    def _features(self, image: np.ndarray) -> list[torch.Tensor]:
-        x = chw_uint8_to_tensor(image, self.device)[None]  # (1, 3, H, W)
-        return self.net(x, _TAPS)
+    def _names(self) -> dict[str, str]:
+        content, style = self.batch.names[0]
+        return {"content_name": content, "style_name": style}
 
     def _observation(self) -> dict[str, np.ndarray]:
-        return {"moving": self._moving.copy(), "style": self._style.copy()}
+        return {k: v[0] for k, v in self.batch.observation().items()}
+
+
+class StyleTransferV1Env(StyleTransferEnv):
+    """``styleenv/StyleTransfer-v1``: v0 with the content image in the observation and a
+    content term in the reward (default weight :data:`V1_CONTENT_WEIGHT`).
+
+    Observation ``Dict(moving, style, content)`` (each ``Box(0, 255, (3, H, W), uint8)``), so
+    that the reward is a function of the state and action (Markov). Reward
+    ``r_t = -L_ST(moving_{t+1}, style) - w * L_CO(moving_{t+1}, content)``: copying the style
+    image no longer scores the most. Info also holds ``content_name`` and ``style_name`` at
+    every step. Everything else is as in :class:`StyleTransferEnv`.
+
+    :param content_weight: ``w`` (default :data:`V1_CONTENT_WEIGHT`)
+    :param kwargs: as for :class:`StyleTransferEnv`
+    """
+
+    observe_content = True
+
+    def __init__(self, *args: Any, content_weight: float = V1_CONTENT_WEIGHT, **kwargs: Any):
+        super().__init__(*args, content_weight=content_weight, **kwargs)
+
+
+def check_arguments(image_size: int, load_size: int | None, render_mode: str | None, modes: list[str]) -> None:
+    """Refuse bad construction arguments (shared by the single and the vector env) with a ``ValueError``."""
+    if image_size < 16:
+        raise ValueError(f"image_size must be at least 16 pixels, got {image_size}")
+    if render_mode not in (None, *modes):
+        raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+    if load_size is not None and load_size < image_size:
+        raise ValueError(f"load_size ({load_size}) must be at least image_size ({image_size})")

@@ -20,8 +20,9 @@ TABLE_FILE = "table.md"
 
 def markdown_table(rows: list[Row], info: dict[str, dict], agents: Sequence[str], report_steps: Sequence[int]) -> str:
     """Table 1's shape: a row per agent and report step; Params (1e6) and Storage (MB = 2^20
-    bytes of weights), then per size Content Loss, SSIM, Style Loss and Time (s) (mean
-    cumulative agent seconds to produce that step's image), means over the evaluated pairs.
+    bytes of weights), then per size Content Loss, SSIM, Style Loss, Time (s) (mean
+    cumulative agent seconds to produce that step's image) and, where the rows hold the env's
+    rewards, Return (the rewards summed up to that step), means over the evaluated pairs.
 
     :param rows: the rows to summarise
     :param info: per agent ``{"parameters", "storage_bytes"}``
@@ -30,9 +31,11 @@ def markdown_table(rows: list[Row], info: dict[str, dict], agents: Sequence[str]
     """
     summary = summarise(rows)
     sizes = sorted({r["size"] for r in rows})
+    returns = any(np.isfinite(v["return"]) for v in summary.values())  # a column where the CSV has rewards
     head = ["Method", "Params (1e6) ↓", "Storage (MB) ↓"]
     for size in sizes:
         head += [f"{size}px Content Loss ↓", f"{size}px SSIM ↑", f"{size}px Style Loss ↓", f"{size}px Time (s) ↓"]
+        head += [f"{size}px Return ↑"] if returns else []
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for agent in agents:
         meta = info.get(agent, {})
@@ -43,13 +46,16 @@ def markdown_table(rows: list[Row], info: dict[str, dict], agents: Sequence[str]
                 cells += ["–"] * 4 if s is None else [
                     f"{s['content_loss']:.4f}", f"{s['ssim']:.4f}", f"{s['style_loss']:.4f}", f"{s['cumulative_seconds']:.4f}"
                 ]  # fmt: skip
+                if returns:
+                    cells.append("–" if s is None or not np.isfinite(s["return"]) else f"{s['return']:.3f}")
             lines.append("| " + " | ".join(cells) + " |")
     counts = {size: max((v["n"] for k, v in summary.items() if k[1] == size), default=0) for size in sizes}
     pairs = ", ".join(f"{n} pairs at {size}px" for size, n in counts.items())
     lines.append("")
     lines.append(f"Means over {pairs or 'no pairs'}. Content loss: relu4_1+relu5_1 MSE mean against the content; "
                  "style loss: relu1_1..relu5_1 mean/std loss mean; SSIM: grey-scale uint8 against the content; "
-                 "time: agent seconds to produce the step's image (cumulative, style encoding included).")  # fmt: skip
+                 "time: agent seconds to produce the step's image (cumulative, style encoding included)"
+                 + ("; return: the env's rewards summed up to the step." if returns else "."))  # fmt: skip
     return "\n".join(lines)
 
 

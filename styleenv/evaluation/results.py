@@ -16,8 +16,10 @@ import numpy as np
 
 COLUMNS = (
     "agent", "content", "style", "size", "step",
-    "content_loss", "style_loss", "ssim", "seconds", "cumulative_seconds",
+    "content_loss", "style_loss", "ssim", "seconds", "cumulative_seconds", "reward", "return",
 )  # fmt: skip
+#: The env's reward of the step and the return up to it; CSVs written before they existed read as NaN.
+RETURN_COLUMNS = ("reward", "return")
 KEY = ("agent", "content", "style", "size")
 METRICS = ("content_loss", "ssim", "style_loss")
 ROWS_FILE = "rows.csv"
@@ -38,13 +40,13 @@ def read_rows(path: Path) -> list[Row]:
         return []
     with open(path, newline="") as fh:
         reader = csv.DictReader(fh)
-        if tuple(reader.fieldnames or ()) != COLUMNS:
+        if tuple(reader.fieldnames or ()) not in (COLUMNS, COLUMNS[: -len(RETURN_COLUMNS)]):
             raise EvaluationError(f"{path} has other columns than an evaluation CSV; choose another --out")
         rows = list(reader)
     for row in rows:
         row["size"], row["step"] = int(row["size"]), int(row["step"])
         for col in COLUMNS[5:]:
-            row[col] = float(row[col])
+            row[col] = float(row.get(col) or "nan")
     return rows
 
 
@@ -78,26 +80,32 @@ def complete_keys(rows: list[Row], steps: int) -> set[tuple]:
     return {key for key, have in found.items() if need <= have}
 
 
-def episode_rows(key: tuple, values: Sequence[dict[str, float]], seconds: Sequence[float]) -> list[Row]:
-    """The rows of one episode: its metrics and the agent's seconds, step by step.
+def episode_rows(key: tuple, values: Sequence[dict[str, float]], seconds: Sequence[float],
+                 rewards: Sequence[float]) -> list[Row]:  # fmt: skip
+    """The rows of one episode: its metrics, the agent's seconds and the env's rewards, step by step.
 
     :param key: ``(agent, content, style, size)``
     :param values: per step ``{"content_loss", "style_loss", "ssim"}``
     :param seconds: per step, the agent's seconds
+    :param rewards: per step, the env's reward
     """
-    rows, total = [], 0.0
-    for step, (value, s) in enumerate(zip(values, seconds), start=1):
+    rows, total, gained = [], 0.0, 0.0
+    for step, (value, s, r) in enumerate(zip(values, seconds, rewards, strict=True), start=1):
         total += s
-        rows.append({**dict(zip(KEY, key)), "step": step, **value, "seconds": s, "cumulative_seconds": total})
+        gained += r
+        rows.append({**dict(zip(KEY, key)), "step": step, **value, "seconds": s, "cumulative_seconds": total,
+                     "reward": r, "return": gained})  # fmt: skip
     return rows
 
 
 def summarise(rows: list[Row]) -> dict[tuple[str, int, int], dict[str, float]]:
-    """Means over pairs per (agent, size, step): the metrics, ``cumulative_seconds`` and ``n``."""
+    """Means over pairs per (agent, size, step): the metrics, ``cumulative_seconds``, ``return``
+    (NaN where a row has none) and ``n``."""
     groups: dict[tuple[str, int, int], list[Row]] = defaultdict(list)
     for row in rows:
         groups[(row["agent"], row["size"], row["step"])].append(row)
     return {
-        key: {col: float(np.mean([r[col] for r in group])) for col in (*METRICS, "cumulative_seconds")} | {"n": len(group)}
+        key: {col: float(np.mean([r.get(col, np.nan) for r in group])) for col in (*METRICS, "cumulative_seconds", "return")}
+        | {"n": len(group)}
         for key, group in groups.items()
     }

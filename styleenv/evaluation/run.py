@@ -2,9 +2,10 @@
 pair at every size, with the paper's Table 1 protocol (:mod:`styleenv.evaluation.metrics`).
 
 Each agent is rolled out (:func:`~styleenv.evaluation.rollout.rollout`) through
-``gymnasium.make("styleenv/StyleTransfer-v0", image_size=size)`` on pinned pairs. Outputs under
-``out``: ``rows.csv`` (:mod:`~styleenv.evaluation.results`), ``agents.json`` (parameters and
-storage), ``run.json`` (the episode length), ``table.md``, ``plots/*.png`` and ``sheets/*.png``
+``gymnasium.make(settings.env_id, image_size=size)`` (v0 by default) on pinned pairs: every
+(content, style) of the selection, or the explicit ``settings.pairs``. Outputs under
+``out``: ``rows.csv`` (:mod:`~styleenv.evaluation.results`, with the env's reward and return),
+``agents.json`` (parameters and storage), ``run.json`` (the episode length and env), ``table.md``, ``plots/*.png`` and ``sheets/*.png``
 (:mod:`~styleenv.evaluation.report`).
 
 Resumable: rows already in ``rows.csv`` are kept and their (agent, content, style, size)
@@ -87,6 +88,9 @@ class Settings:
     :param sheet_pairs: pairs shown in each contact sheet
     :param progress: show a tqdm progress bar
     :param report_only: run nothing; write the table, plots and sheets from the CSV
+    :param env_id: the env the agents act in, whose rewards and return are recorded
+    :param pairs: explicit ``(content index, style index)`` pairs instead of every
+        combination (the limits then do not apply)
     """
 
     sizes: Sequence[int] = (256,)
@@ -99,6 +103,8 @@ class Settings:
     sheet_pairs: int = 4
     progress: bool = True
     report_only: bool = False
+    env_id: str = styleenv.ENV_ID
+    pairs: Sequence[tuple[int, int]] | None = None
 
     def check(self) -> None:
         """:raises EvaluationError: bad steps, report steps or sizes"""
@@ -195,14 +201,17 @@ def evaluate(
         raise EvaluationError(f"cannot create output folder {out}: {err.strerror}") from None
     device = torch.device(settings.device)
     net = loss_network(device)
-    c_idx = select(len(contents), settings.limit_contents, settings.seed, 0)
-    s_idx = select(len(styles), settings.limit_styles, settings.seed, 1)
+    if settings.pairs is None:
+        c_idx = select(len(contents), settings.limit_contents, settings.seed, 0)
+        s_idx = select(len(styles), settings.limit_styles, settings.seed, 1)
+    else:
+        c_idx, s_idx = list(range(len(contents))), list(range(len(styles)))
     c_names = _names(contents, c_idx, "content")
     s_names = _names(styles, s_idx, "style")
     sheet = {(c_names[i % len(c_idx)], s_names[i % len(s_idx)]) for i in range(settings.sheet_pairs)}
 
     csv_path = out / ROWS_FILE
-    _check_run(out / RUN_FILE, settings.steps)
+    _check_run(out / RUN_FILE, settings.steps, settings.env_id)
     rows = read_rows(csv_path)
     done = complete_keys(rows, settings.steps)
     kept = [r for r in rows if episode_key(r) in done]
@@ -213,8 +222,10 @@ def evaluate(
 
     # Pairs in diagonal rounds (round r: content i with style (i + r) mod S), so that a run
     # stopped early has seen every content and style about equally often.
-    pairs = sorted(((ci, si) for ci in range(len(c_idx)) for si in range(len(s_idx))),
-                   key=lambda p: ((p[1] - p[0]) % len(s_idx), p[0]))  # fmt: skip
+    pairs = list(settings.pairs) if settings.pairs is not None else sorted(
+        ((ci, si) for ci in range(len(c_idx)) for si in range(len(s_idx))), key=lambda p: ((p[1] - p[0]) % len(s_idx), p[0])
+    )
+    sheet = {(c_names[ci], s_names[si]) for ci, si in pairs[: settings.sheet_pairs]} if settings.pairs is not None else sheet
     pending = [
         (size, ci, si, name)
         for size in settings.sizes
@@ -223,8 +234,8 @@ def evaluate(
         if (name, c_names[ci], s_names[si], size) not in done
     ]
     todo = [] if settings.report_only else pending
-    total = len(settings.sizes) * len(c_idx) * len(s_idx) * len(agents)
-    log(f"evaluate: {len(agents)} agents x {len(c_idx)} contents x {len(s_idx)} styles x {len(settings.sizes)} sizes; "
+    total = len(settings.sizes) * len(pairs) * len(agents)
+    log(f"evaluate: {len(agents)} agents x {len(pairs)} pairs ({len(c_idx)} contents, {len(s_idx)} styles) x {len(settings.sizes)} sizes; "
         f"{total - len(pending)} episodes already in {csv_path}, {len(todo)} to run"
         + (f" (report only: {len(pending)} not evaluated)" if settings.report_only and pending else ""))  # fmt: skip
     bar = _progress(len(todo), settings.progress)
@@ -234,12 +245,12 @@ def evaluate(
         for size, ci, si, name in todo:
             content, style, metrics = pinned.get(size, c_idx[ci], s_idx[si])
             if (size, name) not in envs:
-                envs[(size, name)] = _make_env(agents[name], size, settings.steps, device, net)
+                envs[(size, name)] = _make_env(agents[name], settings.env_id, size, settings.steps, device, net)
             env, probe = envs[(size, name)]
             episode = rollout(env, agents[name], settings.steps, options={"content": to_pil(content), "style": to_pil(style)},
                               seed=settings.seed, probe=probe)  # fmt: skip
             key = (name, c_names[ci], s_names[si], size)
-            new = episode_rows(key, metrics.measure(episode.images, episode.features), episode.seconds)
+            new = episode_rows(key, metrics.measure(episode.images, episode.features), episode.seconds, episode.rewards)
             write_rows(csv_path, new, append=True)
             rows.extend(new)
             if (c_names[ci], s_names[si]) in sheet:
@@ -250,10 +261,9 @@ def evaluate(
         for env, _ in envs.values():
             env.close()
 
-    selection = set(c_names), set(s_names), set(settings.sizes), set(agents)
-    rows = [r for r in rows if r["content"] in selection[0] and r["style"] in selection[1]
-            and r["size"] in selection[2] and r["agent"] in selection[3]]  # fmt: skip
-    files = _report(out, rows, list(agents), settings, sorted(sheet), plots, log)
+    chosen = {(c_names[ci], s_names[si]) for ci, si in pairs}
+    rows = [r for r in rows if (r["content"], r["style"]) in chosen and r["size"] in settings.sizes and r["agent"] in agents]
+    files = report(out, rows, list(agents), settings, sorted(sheet), plots, log)
     return Result(rows=rows, ran=len(todo), skipped=total - len(pending), files=files)
 
 
@@ -266,13 +276,13 @@ def _names(source: ImageSource, indices: list[int], kind: str) -> list[str]:
     return names
 
 
-def _report(out: Path, rows: list[Row], agents: list[str], settings: Settings, sheet_pairs: list[tuple[str, str]],
-            plots: bool, log: Callable[[str], None]) -> dict[str, Path]:  # fmt: skip
+def report(out: Path, rows: list[Row], agents: list[str], settings: Settings, sheet_pairs: list[tuple[str, str]],
+           plots: bool, log: Callable[[str], None]) -> dict[str, Path]:  # fmt: skip
     """Write the table, the contact sheets and (with ``plots``) the plots; return every output file by kind."""
     files = {"rows": out / ROWS_FILE, "agents": out / AGENTS_FILE, "table": out / TABLE_FILE}
     info = json.loads(files["agents"].read_text())
     files["table"].write_text(markdown_table(rows, info, agents, settings.report_steps) + "\n")
-    for size in settings.sizes:
+    for size in sorted({r["size"] for r in rows}):
         for name in agents:
             path = agent_sheet(out, name, size, sheet_pairs, settings.report_steps)
             if path is not None:
@@ -285,21 +295,24 @@ def _report(out: Path, rows: list[Row], agents: list[str], settings: Settings, s
     return files
 
 
-def _check_run(path: Path, steps: int) -> None:
-    """Record the episode length of an output folder, or check that it is the same."""
+def _check_run(path: Path, steps: int, env_id: str) -> None:
+    """Record the episode length and env of an output folder, or check that they are the same
+    (a folder from before the env was recorded ran v0)."""
     if path.is_file():
-        before = json.loads(path.read_text()).get("steps")
+        run = json.loads(path.read_text())
+        before, env_before = run.get("steps"), run.get("env", styleenv.ENV_ID)
         if before != steps:
             raise EvaluationError(f"{path.parent} holds a run with --steps {before}; use --steps {before} or another --out")
-    else:
-        path.write_text(json.dumps({"steps": steps}) + "\n")
+        if env_before != env_id:
+            raise EvaluationError(f"{path.parent} holds a run on {env_before}; use that env or another --out")
+    path.write_text(json.dumps({"steps": steps, "env": env_id}) + "\n")
 
 
-def _make_env(agent: Any, size: int, steps: int, device: torch.device, net: LossNetwork) -> tuple[gym.Env, Probe]:
+def _make_env(agent: Any, env_id: str, size: int, steps: int, device: torch.device, net: LossNetwork) -> tuple[gym.Env, Probe]:
     """The env an agent acts in (its ``wrap_env`` of the probe, if it has one) and the probe."""
     # the env's own pools are never drawn from (every reset pins a pair): one blank image each
     blank = [np.zeros((size, size, 3), np.uint8)]
-    base = gym.make(styleenv.ENV_ID, image_size=size, max_episode_steps=steps, device=device, content=blank, style=blank)
+    base = gym.make(env_id, image_size=size, max_episode_steps=steps, device=device, content=blank, style=blank)
     probe = Probe(base, net)
     wrap = getattr(agent, "wrap_env", None)
     return (wrap(probe) if callable(wrap) else probe), probe

@@ -7,10 +7,15 @@ already in rows.csv. With no --contents/--styles the built-in procedural images 
 (4 x 4 of them unless limits are given). --limit-contents/--limit-styles draw that many
 images with numpy.random.default_rng([seed, 0]) / ([seed, 1]) without replacement.
 
-Agents: identity, adain (AdaIN at strength k/N on step k), colour (colour statistics
-transfer), ours (the project's checkpoint shipped with styleenv), release[:DIR] (the released RLMiniStyler weights; bare `release` reads
-$STYLEENV_RELEASE_DIR), checkpoint:FILE (a checkpoint of ours). --release DIR and
---checkpoint FILE add those agents too.
+Agents: identity, copy-style, random, adain (AdaIN at strength k/N on step k), colour (colour
+statistics transfer), ours (the project's checkpoint shipped with styleenv), release[:DIR] (the
+released RLMiniStyler weights; bare `release` reads $STYLEENV_RELEASE_DIR), checkpoint:FILE (a
+checkpoint of ours), and any agent of yours: package.module:Name or path/to/file.py:Name (a
+class or factory, called with `steps` and/or `device` where it takes them; reported as Name).
+--release DIR and --checkpoint FILE add those agents too. --pairs FILE evaluates the pairs of a
+CSV (columns content,style) instead of every combination. --env v1 rolls the agents through
+styleenv/StyleTransfer-v1 (the return column is its reward). --report-only --merge DIR...
+writes one table of several output folders into --out.
 """
 
 from __future__ import annotations
@@ -30,12 +35,14 @@ PROCEDURAL_LIMIT = 4
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--agents", nargs="+", default=["identity", "adain"], metavar="SPEC",
-        help="identity, adain, colour, ours (the shipped checkpoint), release[:DIR], checkpoint:FILE "
-             "(default: %(default)s)")  # fmt: skip
+        help="identity, copy-style, random, adain, colour, ours (the shipped checkpoint), release[:DIR], "
+             "checkpoint:FILE, package.module:Name, file.py:Name (default: %(default)s)")  # fmt: skip
     add("--release", metavar="DIR", help="also evaluate the released weights in DIR")
     add("--checkpoint", metavar="FILE", action="append", default=[], help="also evaluate this checkpoint (repeatable)")
     add("--contents", nargs="+", metavar="PATH", help="content folder or files (default: built-in procedural set)")
     add("--styles", nargs="+", metavar="PATH", help="style folder or files (default: built-in procedural set)")
+    add("--pairs", type=Path, metavar="CSV", help="explicit pairs: a CSV with columns content,style (paths)")
+    add("--env", choices=["v0", "v1"], default="v0", help="env version the agents act in and the return is of (default: %(default)s)")
     add("--sizes", nargs="+", type=int, default=[256], help="image sizes (default: %(default)s)")
     add("--steps", type=int, default=10, help="episode length (default: %(default)s)")
     add("--report-steps", nargs="+", type=int, default=None, help="steps in the table and sheets (default: 1 5 10 within --steps)")
@@ -47,6 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_compute_arguments(parser, device_default="cpu")
     add("--no-plots", action="store_true", help="skip the matplotlib plots")
     add("--report-only", action="store_true", help="run no episodes: write the table, plots and sheets from OUT/rows.csv")
+    add("--merge", nargs="+", type=Path, metavar="DIR", help="with --report-only: one table of these output folders, into --out")
     add("--quiet", action="store_true", help="no progress bar")
 
 
@@ -60,18 +68,34 @@ def run(args: argparse.Namespace) -> int:
     args.device = apply_compute_arguments(args)
     specs = list(args.agents) + ([f"release:{args.release}"] if args.release else [])
     specs += [f"checkpoint:{c}" for c in args.checkpoint]
+    if args.merge and not args.report_only:
+        raise UsageError("--merge needs --report-only (it merges finished runs)")
+    if args.pairs and (args.contents or args.styles or args.limit_contents or args.limit_styles):
+        raise UsageError("--pairs names the images itself: drop --contents, --styles and the limits")
     try:
+        if args.merge:
+            from styleenv.evaluation.merge import merge
+
+            files = merge(args.merge, args.out, report, plots=not args.no_plots, log=lambda line: print(line, file=sys.stderr))
+            print(Path(files["table"]).read_text())
+            return 0
         settings = Settings(
             sizes=args.sizes, steps=args.steps, report_steps=report, seed=args.seed, device=args.device,
             limit_contents=args.limit_contents, limit_styles=args.limit_styles,
             sheet_pairs=args.sheet_pairs, progress=not args.quiet, report_only=args.report_only,
+            env_id=f"styleenv/StyleTransfer-{args.env}",
         )  # fmt: skip
         settings.check()
-        contents = image_source(args.contents, "content")
-        styles = image_source(args.styles, "style")
-        if not args.contents and settings.limit_contents is None:
+        if args.pairs:
+            from styleenv.evaluation.merge import read_pairs
+
+            contents, styles, settings.pairs = read_pairs(args.pairs)
+        else:
+            contents = image_source(args.contents, "content")
+            styles = image_source(args.styles, "style")
+        if not args.contents and not args.pairs and settings.limit_contents is None:
             settings.limit_contents = PROCEDURAL_LIMIT
-        if not args.styles and settings.limit_styles is None:
+        if not args.styles and not args.pairs and settings.limit_styles is None:
             settings.limit_styles = PROCEDURAL_LIMIT
         agents = {}
         for spec in specs:
