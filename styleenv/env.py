@@ -16,7 +16,7 @@ from styleenv.episodes import EpisodeBatch
 from styleenv.reward import Reward, check_action
 from styleenv.vgg import loss_network
 
-#: v1's default content weight: on 30 shared pairs at 128 px it ranks the released agent's
+#: v1's default content weight: on 30 shared pairs at 128 and 256 px it ranks the released agent's
 #: sequence above identity, random images and copying the style (README, "v1, the benchmark version").
 V1_CONTENT_WEIGHT = 1.5
 
