@@ -11,7 +11,6 @@ overlapping tiles (:mod:`agents.tiling`: the same result, bounded memory, better
 
 from __future__ import annotations
 
-import copy
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -21,9 +20,9 @@ from PIL import Image
 
 from agents import tiling
 from agents.networks import Actor, Builder, StyleCode, StyleTargets
-from agents.networks.blocks import RowSplitConv
+from agents.networks.cpu_forms import cpu_builder
 from agents.release import load_checkpoint, load_release
-from styleenv.devices import resolve_device
+from styleenv.devices import resolve_device, reuse_freed_memory
 from styleenv.images import as_batch
 from styleenv.pixels import pad_to_multiple, to_pil, to_uint8
 
@@ -57,9 +56,10 @@ class Stylizer:
     :param bf16: bfloat16 autocast inside the CUDA-graph step (off by default; see the README
         for when its outputs stay within 2/255 of fp32)
 
-    The modules are moved to ``device`` and put in eval mode. The stylizer runs the builder's
-    last convolution as a :class:`~agents.networks.blocks.RowSplitConv` (same parameters,
-    shared, so later weight updates are seen; ~10% faster per step on CPU).
+    The modules are moved to ``device`` and put in eval mode. On the CPU the stylizer runs the
+    builder's slowest layers in their CPU forms (:func:`~agents.networks.cpu_forms.cpu_builder`:
+    same parameters, shared, so later weight updates are seen) and has glibc's malloc reuse freed
+    memory (:func:`~styleenv.devices.reuse_freed_memory`, process-wide).
     """
 
     def __init__(
@@ -79,11 +79,11 @@ class Stylizer:
         self.channels_last = channels_last
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         self.actor = actor.to(self.device, memory_format=fmt).eval()
-        builder = builder.to(self.device, memory_format=fmt).eval()
-        self.builder = copy.copy(builder)  # shares parameters; only the last layer's module differs
-        self.builder._modules = dict(builder._modules)
-        if self.device.type == "cpu" and not channels_last:
-            self.builder.out = RowSplitConv(builder.out)
+        self.builder = builder.to(self.device, memory_format=fmt).eval()
+        if self.device.type == "cpu":
+            reuse_freed_memory()
+            if not channels_last:
+                self.builder = cpu_builder(self.builder)  # shares the parameters
         if (on_cuda if cuda_graphs is None else cuda_graphs) or bf16:
             from agents.cuda_step import GraphedStep
 

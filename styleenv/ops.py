@@ -22,9 +22,10 @@ def mean_std(feat: torch.Tensor, eps: float = EPS) -> tuple[torch.Tensor, torch.
     """
     n, c = feat.shape[:2]
     flat = feat.reshape(n, c, -1)  # (N, C, H*W)
-    mean = flat.mean(dim=2).view(n, c, 1, 1)
-    std = (flat.var(dim=2, unbiased=True) + eps).sqrt().view(n, c, 1, 1)
-    return mean, std
+    mean = flat.mean(dim=2, keepdim=True)  # (N, C, 1)
+    # two passes: on the CPU several times faster than torch.var, and as exact in float32
+    var = (flat - mean).square().sum(dim=2) / (flat.shape[2] - 1)
+    return mean.view(n, c, 1, 1), (var + eps).sqrt().view(n, c, 1, 1)
 
 
 def adain(content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:

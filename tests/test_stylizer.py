@@ -10,7 +10,8 @@ import torch
 from PIL import Image
 
 from agents.networks import Actor, Builder
-from agents.networks.blocks import Conv, RowSplitConv
+from agents.networks.blocks import Conv
+from agents.networks.cpu_forms import ColumnSplitConv, GroupSumConv, cpu_builder
 from agents.release import save_checkpoint
 from agents.stylizer import Stylizer
 from styleenv.pixels import pad_to_multiple, to_uint8
@@ -44,17 +45,42 @@ def test_release_sequence_matches_reference(released: Stylizer, reference: Path)
         assert int(diff.max()) <= 1
 
 
-def test_row_split_conv_equals_conv() -> None:
+def test_column_split_conv_equals_conv() -> None:
     torch.manual_seed(2)
     conv = Conv(16, 3, 9)
-    fast = RowSplitConv(conv, band=7)  # bands that do not divide the height
+    fast = ColumnSplitConv(conv, band=200)  # bands of 8 rows: they do not divide the height
     x = torch.randn(2, 16, 23, 18)
     with torch.no_grad():
         torch.testing.assert_close(fast(x), conv(x), atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(fast(x), conv(x))  # autograd path
     assert fast.weight is conv.weight
     with pytest.raises(ValueError):
-        RowSplitConv(Conv(16, 32, 3, stride=2, groups=16))
+        ColumnSplitConv(Conv(16, 32, 3, stride=2, groups=16))
+
+
+@pytest.mark.parametrize("cin, cout, stride", [(64, 32, 1), (32, 16, 1), (48, 16, 2)])
+def test_group_sum_conv_equals_conv(cin: int, cout: int, stride: int) -> None:
+    torch.manual_seed(3)
+    conv = Conv(cin, cout, 3, stride=stride, groups=cout)
+    fast = GroupSumConv(conv)
+    x = torch.randn(2, cin, 13, 10)
+    with torch.no_grad():
+        torch.testing.assert_close(fast(x), conv(x), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(fast(x), conv(x))  # autograd path
+    with pytest.raises(ValueError):
+        GroupSumConv(Conv(16, 32, 3, stride=2, groups=16))  # two outputs per group
+
+
+def test_cpu_builder_shares_parameters_and_agrees(stylizer: Stylizer) -> None:
+    builder = Builder()
+    fast = cpu_builder(builder)
+    assert isinstance(builder.out, Conv) and isinstance(builder.up1.conv, Conv)  # the original is untouched
+    assert fast.out.weight is builder.out.weight and fast.up2.conv.weight is builder.up2.conv.weight
+    assert fast.state_dict().keys() == builder.state_dict().keys()
+    code = stylizer.actor.encode_style(torch.rand(1, 3, 32, 32))
+    action = torch.randn(2, 64, 6, 9)
+    with torch.no_grad():
+        torch.testing.assert_close(fast(action, code), builder(action, code), atol=1e-5, rtol=1e-5)
 
 
 def test_pad_to_multiple() -> None:
