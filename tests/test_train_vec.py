@@ -107,11 +107,10 @@ def test_the_batched_latent_layer_builds_the_images_of_the_per_env_wrapper():
         warnings.simplefilter("ignore")
         vector = LatentActionVectorWrapper(StyleTransferVectorEnv(3, image_size=16, device="cpu"))
         singles = [LatentActionWrapper(StyleTransferEnv(image_size=16, device="cpu")) for _ in range(3)]
+    obs, _ = vector.reset(seed=5)
     with pytest.raises(RuntimeError, match="bind"):
-        vector.reset(seed=5)
         vector.step(np.zeros(vector.action_space.shape, np.float32))
     vector.bind(actor, builder)
-    obs, _ = vector.reset(seed=5)
     firsts = [env.reset(seed=5 + i)[0] for i, env in enumerate(singles)]  # the vector env's episode i
     for env in singles:
         env.bind(actor, builder)
