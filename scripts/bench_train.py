@@ -3,8 +3,13 @@
 
 One "update" is what one env step costs in training: the env step (builder + VGG reward), one
 SAC gradient step (critic, temperature, actor every 4th) and one generative step (batch 8, or
-``--generative-batch``). ``--device cuda`` times the GPU (synchronised around each timed span).
-``env_steps_per_second`` is the acting loop alone (policy + builder + env). ``--naive`` times
+``--generative-batch``). ``--envs N`` steps N episodes as one batch (one builder call and one VGG
+pass per vector step, then N SAC and N generative steps), as ``styleenv train --envs N`` does;
+every ``*_per_update`` figure is per env step, so the figures of different ``--envs`` compare
+directly: ``env_`` (the env step: builder + VGG reward), ``sac_``, ``generative_`` and ``other_``
+(policy forward, replay storage, SB3's bookkeeping). ``--device cuda`` times the GPU
+(synchronised around each timed span). ``env_steps_per_second`` is the acting loop alone
+(policy + builder + env), ``training_env_steps_per_second`` the whole loop. ``--naive`` times
 the same update without the VGG savings (style statistics and content targets recomputed every
 update, every VGG pass run to relu5_1), for a same-machine, same-load comparison. With ``--buffer``
 a release-sized replay buffer (5,000 transitions) is filled with random data and the resident
@@ -58,8 +63,22 @@ def _sync(device: th.device) -> None:
         th.cuda.synchronize(device)
 
 
+def _timed(function, seconds: list[float], device: th.device):
+    """``function`` that adds its (synchronised) wall time to ``seconds[0]``."""
+
+    def timed(*a, **k):
+        _sync(device)
+        t = time.perf_counter()
+        result = function(*a, **k)
+        _sync(device)
+        seconds[0] += time.perf_counter() - t
+        return result
+
+    return timed
+
+
 def bench_updates(size: int, updates: int, warmup: int, threads: int, content, style, naive: bool = False,
-                  device: str = "cpu", generative_batch: int = 0) -> dict:
+                  device: str = "cpu", generative_batch: int = 0, envs: int = 1) -> dict:
     from agents.sac.config import TrainConfig
     from agents.sac.trainer import build
 
@@ -67,20 +86,12 @@ def bench_updates(size: int, updates: int, warmup: int, threads: int, content, s
     cfg = TrainConfig(content=content, style=style, image_size=size, total_steps=warmup + updates,
                       device=device, output=out, eval_pairs=0, image_every=0, checkpoint_every=0,
                       progress=False, threads=threads, learning_starts=8, buffer_size=5000,
-                      generative_batch_size=generative_batch).validate()
+                      generative_batch_size=generative_batch, envs=envs).validate()
     run = build(cfg)
     model = run.model
-    sac_seconds = [0.0]
-    original_train = model.train
-
-    def timed_train(*a, **k):
-        _sync(model.device)
-        t = time.perf_counter()
-        original_train(*a, **k)
-        _sync(model.device)
-        sac_seconds[0] += time.perf_counter() - t
-
-    model.train = timed_train  # timing only
+    sac_seconds, env_seconds = [0.0], [0.0]
+    model.train = _timed(model.train, sac_seconds, model.device)  # timing only
+    model.env.step = _timed(model.env.step, env_seconds, model.device)
     if naive:
         gen = run.generative
         gen.cache.net = gen.content_cache.net = gen.net = _ToRelu5(gen.net)
@@ -90,17 +101,21 @@ def bench_updates(size: int, updates: int, warmup: int, threads: int, content, s
 
     callbacks = CallbackList([run.generative])
     model.learn(warmup, callback=callbacks)
-    sac_seconds[0], run.generative.seconds = 0.0, 0.0
+    sac_seconds[0], env_seconds[0], run.generative.seconds = 0.0, 0.0, 0.0
+    start_steps = model.num_timesteps
     _sync(model.device)
     t = time.perf_counter()
     model.learn(updates, callback=callbacks, reset_num_timesteps=False)
     _sync(model.device)
     total = time.perf_counter() - t
+    steps = model.num_timesteps - start_steps  # `updates` rounded up to whole vector steps
+    split = {"env": env_seconds[0], "sac": sac_seconds[0], "generative": run.generative.seconds}
+    split["other"] = total - sum(split.values())
 
     # acting loop alone
     env = run.env
     obs = env.reset()
-    n_act = max(5, updates)
+    n_act = -(-max(5, updates) // envs)  # vector steps
     t = time.perf_counter()
     for _ in range(n_act):
         action, _ = model.predict(obs, deterministic=False)
@@ -110,13 +125,13 @@ def bench_updates(size: int, updates: int, warmup: int, threads: int, content, s
     return {
         "size": size,
         "device": str(model.device),
+        "envs": envs,
         "generative_batch": cfg.generative_batch_size or cfg.batch_size,
-        "updates": updates,
-        "seconds_per_update": total / updates,
-        "training_env_steps_per_second": updates / total,
-        "sac_seconds_per_update": sac_seconds[0] / updates,
-        "generative_seconds_per_update": run.generative.seconds / updates,
-        "env_steps_per_second": n_act / act,
+        "updates": steps,
+        "seconds_per_update": total / steps,
+        "training_env_steps_per_second": steps / total,
+        **{f"{k}_seconds_per_update": v / steps for k, v in split.items()},
+        "env_steps_per_second": n_act * envs / act,
         "style_cache_hit_rate": run.generative.cache.hits / max(1, run.generative.cache.hits + run.generative.cache.misses),
         "content_cache_hit_rate": run.generative.content_cache.hits / max(1, run.generative.content_cache.hits + run.generative.content_cache.misses),
         "naive": naive,
@@ -154,10 +169,11 @@ def bench_buffer(size: int, n: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=128, help="image side")
-    parser.add_argument("--updates", type=int, default=10, help="timed updates")
+    parser.add_argument("--updates", type=int, default=10, help="timed updates (env steps)")
     parser.add_argument("--warmup", type=int, default=12, help="steps before timing (buffer, caches)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
+    parser.add_argument("--envs", type=int, default=1, help="episodes stepped as one batch (default 1)")
     parser.add_argument("--generative-batch", type=int, default=0, help="generative batch (0: the SAC batch, 8)")
     parser.add_argument("--content", default=None, help="content folder (default: procedural)")
     parser.add_argument("--style", default=None, help="style folder (default: procedural)")
@@ -170,8 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=UserWarning)
     if args.device.startswith("cuda") and not th.cuda.is_available():
         parser.error("--device cuda, but CUDA is not available here")
+    if args.envs < 1:
+        parser.error(f"--envs must be at least 1, got {args.envs}")
     result = bench_updates(args.size, args.updates, args.warmup, args.threads, args.content, args.style, args.naive,
-                           args.device, args.generative_batch)
+                           args.device, args.generative_batch, args.envs)
     if args.buffer:
         result.update(bench_buffer(args.size, args.buffer))
     result["peak_rss_mb"] = peak_rss_mb()

@@ -30,7 +30,7 @@ class StyleReplayBuffer(ReplayBuffer):
     generative update (moving and style images plus a key identifying each style image, for
     caching per-style statistics).
 
-    :param buffer_size: transitions kept (per env)
+    :param buffer_size: transitions kept in all (``buffer_size // n_envs`` per env)
     :param observation_space: ``Dict(moving, style)`` of uint8 ``(3, H, W)`` images
     :param action_space: the latent Box
     :param device: where sampled tensors go
@@ -39,7 +39,7 @@ class StyleReplayBuffer(ReplayBuffer):
     :param handle_timeout_termination: treat ``TimeLimit.truncated`` as not done (bootstrap)
     :param action_dtype: storage dtype of the latents, ``"float16"`` or ``"float32"``
     :param style_slots: initial number of style slots (default ``buffer_size // 10 + 4 * n_envs``,
-        one per 10-step episode); grows if shorter episodes need more
+        one per 10-step episode of the transitions kept); grows if shorter episodes need more
     """
 
     def __init__(
@@ -76,7 +76,7 @@ class StyleReplayBuffer(ReplayBuffer):
         self.style_index = np.full((n, e), -1, np.int64)
         self.write_id = np.full((n, e), -1, np.int64)  # unique id of each stored transition
         self._writes = 0
-        slots = style_slots or self.buffer_size // 10 + 4 * n_envs
+        slots = style_slots or self.buffer_size * n_envs // 10 + 4 * n_envs
         self.styles = np.zeros((slots, *observation_space["style"].shape), np.uint8)
         self.slot_generation = np.zeros(slots, np.int64)  # bumped when a slot gets a new image
         self._env_slot = np.full(e, -1, np.int64)  # slot of each env's current style
@@ -162,14 +162,14 @@ class StyleReplayBuffer(ReplayBuffer):
     ) -> DictReplayBufferSamples:
         if env_indices is None:
             env_indices = np.zeros_like(batch_inds)
-        style = self.to_torch(self.styles[self.style_index[batch_inds, env_indices]])
+        style = self._tensor(self.styles[self.style_index[batch_inds, env_indices]])
         dones = self.dones[batch_inds, env_indices] * (1 - self.timeouts[batch_inds, env_indices])
         return DictReplayBufferSamples(
-            observations={"moving": self.to_torch(self.moving[batch_inds, env_indices]), "style": style},
-            actions=self.to_torch(self.actions[batch_inds, env_indices].astype(np.float32)),
-            next_observations={"moving": self.to_torch(self.next_moving[batch_inds, env_indices]), "style": style},
-            dones=self.to_torch(dones.reshape(-1, 1)),
-            rewards=self.to_torch(self.rewards[batch_inds, env_indices].reshape(-1, 1)),
+            observations={"moving": self._tensor(self.moving[batch_inds, env_indices]), "style": style},
+            actions=self._tensor(self.actions[batch_inds, env_indices]).float(),  # stored float16: widened on the device
+            next_observations={"moving": self._tensor(self.next_moving[batch_inds, env_indices]), "style": style},
+            dones=self._tensor(dones.reshape(-1, 1)),
+            rewards=self._tensor(self.rewards[batch_inds, env_indices].reshape(-1, 1)),
         )
 
     def sample_images(self, batch_size: int) -> tuple[th.Tensor, th.Tensor, list[int], list[tuple[int, int]]]:
@@ -183,8 +183,12 @@ class StyleReplayBuffer(ReplayBuffer):
         slots = self.style_index[batch_inds, env_indices]
         style_keys = [(int(s), int(self.slot_generation[s])) for s in slots]
         moving_keys = [int(w) for w in self.write_id[batch_inds, env_indices]]
-        moving = self.to_torch(self.moving[batch_inds, env_indices])
-        return moving, self.to_torch(self.styles[slots]), moving_keys, style_keys
+        moving = self._tensor(self.moving[batch_inds, env_indices])
+        return moving, self._tensor(self.styles[slots]), moving_keys, style_keys
+
+    def _tensor(self, batch: np.ndarray) -> th.Tensor:
+        """A sampled array (fancy indexing already copied it) on the buffer's device, not copied again."""
+        return self.to_torch(batch, copy=False)
 
     def nbytes(self) -> int:
         """Bytes held by the arrays (the buffer's share of the process's memory once filled)."""

@@ -87,11 +87,11 @@ class GenerativeCallback(BaseCallback):
         policy.generative_optimizer.zero_grad()
         out.total.backward()
         policy.generative_optimizer.step()
-        values = {"total": out.total.detach().item(), "content": out.content, "style": out.style,
-                  "contrastive": out.contrastive}
+        read = th.cat([out.total.detach()[None], out.terms, policy.loss_weights.detach()]).tolist()  # one device sync
+        values = dict(zip(("total", "content", "style", "contrastive"), read[:4]))
         for key, value in values.items():
             self.logger.record_mean(f"generative/{key}", value)
-        for name, value in zip(("content", "style", "contrastive"), policy.loss_weights.detach().cpu().tolist()):
+        for name, value in zip(("content", "style", "contrastive"), read[4:]):
             self.logger.record(f"weights/p_{name}", value)
         self.seconds += time.perf_counter() - start
         self.last_losses = values

@@ -27,6 +27,15 @@ class TrainConfig:
     :param total_steps: env steps in all (one SAC + generative update per step after warm-up)
     :param seed: seed of SB3, the env and the held-back split
     :param device: ``"auto"``, ``"cpu"`` or ``"cuda"``
+    :param envs: episodes stepped as one batch (one builder call and one VGG pass for all, through
+        :class:`styleenv.vector.StyleTransferVectorEnv`); each vector step stores ``envs``
+        transitions and runs ``envs`` SAC and generative updates, so the updates per env step stay
+        one of each. 1: a single env, as before. A resumed run may change it (its replay buffer is
+        then refilled)
+    :param tf32: on CUDA, let matrix products and convolutions use TensorFloat-32 (faster on
+        Ampere and later GPUs, ~1e-3 relative precision); no effect on the CPU
+    :param cudnn_benchmark: on CUDA, let cuDNN time its convolution algorithms once per input shape
+        and keep the fastest (the training shapes are fixed); no effect on the CPU
     :param output: run folder (checkpoints, TensorBoard, samples, exported weights)
     :param learning_rate: Adam rate of critic and temperature (and the base of the actor's)
     :param actor_lr: SAC actor rate (applied as a fraction of ``learning_rate``)
@@ -69,6 +78,9 @@ class TrainConfig:
     total_steps: int = 100_000
     seed: int = 0
     device: str = "auto"
+    envs: int = 1
+    tf32: bool = True
+    cudnn_benchmark: bool = True
     output: str = "runs/rlministyler"
     learning_rate: float = 2e-4
     actor_lr: float = 2e-5
@@ -106,7 +118,7 @@ class TrainConfig:
         """Check values; raise :class:`ConfigError` with the offending key."""
         if self.image_size < 16 or self.image_size % 4:
             raise ConfigError(f"image_size must be a multiple of 4 and at least 16, got {self.image_size}")
-        for key in ("total_steps", "buffer_size", "batch_size", "episode_steps", "actor_update_every"):
+        for key in ("total_steps", "buffer_size", "batch_size", "episode_steps", "actor_update_every", "envs"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"{key} must be at least 1, got {getattr(self, key)}")
         if self.batch_size < 2 or self.generative_batch_size == 1:
@@ -211,7 +223,7 @@ def parse_set(items: list[str]) -> dict[str, Any]:
 
 #: Keys a resumed run may change; any other key keeps the value in the run's ``config.json``.
 RESUME_KEYS = frozenset({
-    "output", "total_steps", "time_limit", "device", "threads", "progress", "content", "style",
+    "output", "total_steps", "time_limit", "device", "envs", "tf32", "cudnn_benchmark", "threads", "progress", "content", "style",
     "checkpoint_every", "eval_every", "image_every", "save_replay", "log_interval",
 })  # fmt: skip
 

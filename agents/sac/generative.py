@@ -31,12 +31,11 @@ Stats = list[tuple[th.Tensor, th.Tensor]]
 
 @dataclass
 class GenerativeLosses:
-    """One generative step's losses (the total carries the graph)."""
+    """One generative step's losses: the total carries the graph; the terms are detached tensors
+    (read them together, one device sync, e.g. with ``th.stack(...).tolist()``)."""
 
     total: th.Tensor
-    content: float
-    style: float
-    contrastive: float
+    terms: th.Tensor  # (3,): content, style, contrastive
 
 
 class StyleStatsCache:
@@ -171,5 +170,5 @@ def generative_losses(
         list(out_code.feature_maps()), list(out_code.modulations()),
         list(code.feature_maps()), list(code.modulations()),
     )
-    total = agent_losses.uncertainty_weighted(th.stack([l_content, l_style, l_contrast]), p)
-    return GenerativeLosses(total, l_content.detach().item(), l_style.detach().item(), l_contrast.detach().item())
+    terms = th.stack([l_content, l_style, l_contrast])
+    return GenerativeLosses(agent_losses.uncertainty_weighted(terms, p), terms.detach())

@@ -10,6 +10,7 @@ builder only, :func:`agents.release.save_checkpoint` format).
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import torch as th
 from stable_baselines3 import SAC
 from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.monitor import Monitor
-from stable_baselines3.common.vec_env import DummyVecEnv
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor
 
 from agents.default import default_checkpoint
 from agents.release import CheckpointError, load_checkpoint, load_release, save_checkpoint
@@ -36,10 +37,12 @@ from agents.sac.callbacks import (
 from agents.sac.config import TrainConfig
 from agents.sac.holdout import Split, holdout_split
 from agents.sac.policy import StylePolicy
-from agents.sac.wrapper import LatentActionWrapper, bind_env
+from agents.sac.wrapper import LatentActionVectorWrapper, LatentActionWrapper, bind_env
+from agents.vec_env import GymnasiumVecEnv
 from styleenv.devices import resolve_device, set_threads
 from styleenv.files import remove_stale_temporaries
 from styleenv.env import StyleTransferEnv
+from styleenv.vector import StyleTransferVectorEnv
 from styleenv.vgg import loss_network
 
 
@@ -49,7 +52,7 @@ class Run:
 
     config: TrainConfig
     model: SAC
-    env: DummyVecEnv
+    env: VecEnv
     eval_env: gym.Env
     split: Split
     generative: GenerativeCallback
@@ -70,6 +73,30 @@ def make_env(config: TrainConfig, content: Any, style: Any, device: th.device, s
     return env
 
 
+def make_training_env(config: TrainConfig, content: Any, style: Any, device: th.device) -> VecEnv:
+    """The training envs as an SB3 VecEnv (latent wrappers unbound).
+
+    ``envs = 1``: ``DummyVecEnv([Monitor(make_env(...))])``. ``envs = N > 1``: the batched
+    :class:`~styleenv.vector.StyleTransferVectorEnv` (same-step autoreset, truncation after
+    ``episode_steps``) under a :class:`~agents.sac.wrapper.LatentActionVectorWrapper`, adapted to
+    SB3 by :class:`~agents.vec_env.GymnasiumVecEnv`, with SB3's ``VecMonitor`` for episode stats.
+    """
+    if config.envs == 1:
+        return DummyVecEnv([lambda: Monitor(make_env(config, content, style, device, config.seed))])
+    venv = StyleTransferVectorEnv(config.envs, content=content, style=style, image_size=config.image_size,
+                                  load_size=config.load_size, device=device, max_episode_steps=config.episode_steps,
+                                  autoreset_mode="SameStep")
+    return VecMonitor(GymnasiumVecEnv(LatentActionVectorWrapper(venv, bound=config.action_bound)))
+
+
+def use_cuda_levers(config: TrainConfig, device: th.device) -> None:
+    """On CUDA, set TF32 (``config.tf32``) and cuDNN autotuning (``config.cudnn_benchmark``) for the
+    process; nothing on the CPU."""
+    if device.type == "cuda":
+        th.backends.cuda.matmul.allow_tf32 = th.backends.cudnn.allow_tf32 = config.tf32
+        th.backends.cudnn.benchmark = config.cudnn_benchmark
+
+
 def _first(source: Any) -> Any:
     """The first folder of a list of folders (the one pairs are held back from)."""
     return source[0] if isinstance(source, list) else source
@@ -85,7 +112,7 @@ def sac_kwargs(config: TrainConfig) -> dict[str, Any]:
         tau=config.tau,
         gamma=config.gamma,
         train_freq=1,
-        gradient_steps=1,
+        gradient_steps=config.envs,  # one SAC update per env step: a vector step is `envs` env steps
         ent_coef=config.ent_coef,
         target_entropy=config.target_entropy,
         replay_buffer_class=StyleReplayBuffer,
@@ -125,19 +152,20 @@ def build(config: TrainConfig, resume: bool = False, verbose: int = 0) -> Run:
     """Build (or resume) a run from a validated config."""
     set_threads(config.threads or None)
     device = resolve_device(config.device)
+    use_cuda_levers(config, device)
     directory = Path(config.output)
     ckpt_dir = directory / "checkpoints"
     remove_stale_temporaries(ckpt_dir)  # a killed run's half-written checkpoint files
     split = holdout_split(config.content, config.style, config.holdout_content, config.holdout_style,
                           config.eval_pairs, config.seed)
-    env = DummyVecEnv([lambda: Monitor(make_env(config, split.content, split.style, device, config.seed))])
+    env = make_training_env(config, split.content, split.style, device)
     eval_env = make_env(config, _first(config.content), _first(config.style), device)  # pinned pairs only
     last = ckpt_dir / "last.zip"
     resumed = bool(resume and last.is_file())
     if resumed:
-        model = SAC.load(last, env=env, device=device)
+        model = SAC.load(last, env=env, device=device, gradient_steps=config.envs)  # `envs` may have changed
         if (ckpt_dir / "replay.pkl").is_file():
-            model.load_replay_buffer(ckpt_dir / "replay.pkl")
+            load_replay(model, ckpt_dir / "replay.pkl")
     else:
         model = SAC(StylePolicy, env, seed=config.seed, device=device, verbose=0,
                     tensorboard_log=str(directory / "tb"), **sac_kwargs(config))
@@ -166,8 +194,20 @@ def build(config: TrainConfig, resume: bool = False, verbose: int = 0) -> Run:
     return Run(config, model, env, eval_env, split, generative, checkpoint, evaluation, directory, resumed)
 
 
+def load_replay(model: SAC, path: Path) -> None:
+    """Load a saved replay buffer, unless it was stored for another number of envs (then the buffer
+    stays empty, with a warning, and :func:`refill_replay` fills it)."""
+    empty = model.replay_buffer
+    model.load_replay_buffer(path)
+    if model.replay_buffer.n_envs != model.n_envs:
+        warnings.warn(f"{path} holds transitions of {model.replay_buffer.n_envs} env(s), the run now steps "
+                      f"{model.n_envs}: refilling the replay buffer instead", stacklevel=2)
+        model.replay_buffer = empty
+
+
 def refill_replay(model: SAC, steps: int) -> None:
-    """Fill an empty replay buffer with ``steps`` transitions of the current (stochastic) policy.
+    """Fill an empty replay buffer with ``steps`` transitions (rounded up to whole vector steps) of
+    the current (stochastic) policy.
 
     A run resumed from ``last.zip`` alone (no ``replay.pkl``) starts with an empty buffer; SB3
     would then sample its first batches from a handful of transitions. The refill uses SAC's own
@@ -176,7 +216,7 @@ def refill_replay(model: SAC, steps: int) -> None:
     env = model.get_env()
     model._last_obs = env.reset()
     model._last_episode_starts = np.ones((env.num_envs,), dtype=bool)
-    for _ in range(steps):
+    for _ in range(-(-steps // env.num_envs)):
         action, buffer_action = model._sample_action(0, None, env.num_envs)
         new_obs, rewards, dones, infos = env.step(action)
         model._store_transition(model.replay_buffer, buffer_action, new_obs, rewards, dones, infos)

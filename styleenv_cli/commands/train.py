@@ -4,7 +4,7 @@ Settings come from a TOML config (``--config``), then ``--set key=value`` overri
 explicit flags. ``--resume`` continues from ``<output>/checkpoints/last.zip`` (step count,
 schedule, optimizers; the replay buffer too if it was saved, else it is refilled from the
 policy) with the run's own saved ``config.json``: ``--output`` alone is enough, flags may change
-only what :data:`agents.sac.config.RESUME_KEYS` lists (budget, device, data folders, logging),
+only what :data:`agents.sac.config.RESUME_KEYS` lists (budget, device, envs, data folders, logging),
 and a flag that contradicts the saved run is refused. Ctrl-C, SIGTERM (a job scheduler's stop,
 ``kill``) or ``--time-limit`` write a checkpoint and ``final.pt`` first.
 
@@ -34,6 +34,8 @@ _FLAGS = {
     "total_steps": "env steps in all (one update per step)",
     "seed": "random seed (also picks the held-back pairs)",
     "device": "auto, cpu or cuda",
+    "envs": "episodes stepped as one batch (one builder call and one VGG pass for all; for a GPU), each "
+            "env step still one SAC and one generative update; 1: a single env",
     "output": "run folder (checkpoints, TensorBoard logs, samples, final weights)",
     "init": "fine-tune from: 'default' (the shipped checkpoint), a styleenv checkpoint file or the released "
             "model's folder",
