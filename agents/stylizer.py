@@ -50,7 +50,7 @@ class Stylizer:
     :param channels_last: run the convolutions in channels-last memory format; None (default):
         on CUDA only (not faster on the CPUs measured)
     :param tile: side of the tiles of the full-resolution layers, in units of 4 pixels; None
-        (default): 64 (256-pixel tiles) on the CPU, 0 (every image whole) on CUDA
+        (default): 128 (512-pixel tiles) on the CPU, 0 (every image whole) on CUDA
     :param cuda_graphs: replay deterministic steps from CUDA graphs (:mod:`agents.cuda_step`),
         for images that fit one tile; None (default): on CUDA only
     :param bf16: bfloat16 autocast inside the CUDA-graph step (off by default; see the README
@@ -75,7 +75,7 @@ class Stylizer:
         self.device = resolve_device(device)
         on_cuda = self.device.type == "cuda"
         channels_last = on_cuda if channels_last is None else channels_last
-        self.tiler = tiling.Tiler((0 if on_cuda else 64) if tile is None else tile)
+        self.tiler = tiling.Tiler((0 if on_cuda else 128) if tile is None else tile)
         self.channels_last = channels_last
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         self.actor = actor.to(self.device, memory_format=fmt).eval()

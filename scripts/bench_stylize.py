@@ -2,15 +2,16 @@
 """Time the Stylizer against the release-style loop, and measure peak memory, on any device.
 
 For each size it runs a deterministic k-step sequence (square content and style of that
-size, or ``WxH``) in a fresh subprocess, after one warm-up step, and reports seconds per
-step and peak memory (the process's resident memory on the CPU, torch's peak allocation on
-CUDA), the Stylizer alone in its process. With ``--compare-release-loop`` the timings come
-from one further process that runs the methods interleaved step by step, so that load from
-other processes hits them alike:
+size, or ``WxH``) in a fresh subprocess per method, after one warm-up step, and reports seconds
+per step and peak memory (the process's resident memory on the CPU, torch's peak allocation on
+CUDA). With ``--compare-release-loop`` the release-style loops run too, each in its own process
+as the released code would (without the stylizer's process-wide settings, such as
+:func:`styleenv.devices.reuse_freed_memory`, and with the release's channel statistics from
+``torch.var``), one after the other for each repeat (``--repeat``: the fastest run counts):
 
 * ``stylizer``: :class:`agents.stylizer.Stylizer` with the device's defaults (style encoded
-  once, inference mode; tiled full-resolution layers on the CPU; channels-last and CUDA graphs
-  on CUDA).
+  once, inference mode; tiled full-resolution layers and the CPU forms of the slowest layers on
+  the CPU; channels-last and CUDA graphs on CUDA).
 * ``eager`` (CUDA only): the Stylizer without CUDA graphs or channels-last, untiled (plain fp32).
 * ``release``: what the released code does each step: encode the style again, run the full
   actor (mean and log-variance) and the builder with autograd on (no inference mode); the
@@ -37,7 +38,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MODES = ("stylizer", "release", "release-no-grad", "compare")
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -52,14 +52,22 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def release_mean_std(feat, eps: float = 1e-5):
+    """The released code's channel statistics (``torch.var``; the package computes them in two passes)."""
+    n, c = feat.shape[:2]
+    flat = feat.reshape(n, c, -1)
+    return flat.mean(dim=2).view(n, c, 1, 1), (flat.var(dim=2) + eps).sqrt().view(n, c, 1, 1)
+
+
 def worker(size: str, mode: str, args: argparse.Namespace) -> dict:
-    """Runs in a fresh process: build, warm up, time, report."""
+    """Runs in a fresh process: build one method, warm up, time, report."""
     sys.path.insert(0, str(ROOT))
     import torch
 
-    from agents.networks import Actor, Builder
+    from agents.networks import Actor, Builder, encoder
     from agents.release import load_release
     from agents.stylizer import Stylizer
+    from styleenv import ops
     from styleenv.devices import resolve_device, set_threads
     from styleenv.pixels import to_uint8
 
@@ -68,27 +76,22 @@ def worker(size: str, mode: str, args: argparse.Namespace) -> dict:
     cuda = device.type == "cuda"
     torch.manual_seed(0)
     actor, builder = load_release(args.release) if args.release else (Actor().eval(), Builder().eval())
+    actor, builder = actor.to(device), builder.to(device)
     w, h = parse_size(size)
     content, style = torch.rand(1, 3, h, w, device=device), torch.rand(1, 3, h, w, device=device)
-    # each method gets its own copy of the networks (a Stylizer converts its memory format in place)
-    release_actor, release_builder = copy.deepcopy(actor).to(device), copy.deepcopy(builder).to(device)
-    eager = None
-    if cuda:
-        eager = Stylizer(copy.deepcopy(actor), copy.deepcopy(builder), device, channels_last=False, tile=0,
-                         cuda_graphs=False)
-    stylizer = Stylizer(actor, builder, device=device, tile=None if args.tile < 0 else args.tile)
 
     def sync() -> None:
         if cuda:
             torch.cuda.synchronize(device)
 
     def release_steps(grad: bool):
+        ops.mean_std = encoder.mean_std = release_mean_std
         moving = content
         while True:
             with torch.set_grad_enabled(grad):
-                code = release_actor.encode_style(style)  # the release encodes the style every step
-                mean, logvar = release_actor(moving, code)
-                moving = release_builder(mean, code).detach()
+                code = actor.encode_style(style)  # the release encodes the style every step
+                mean, logvar = actor(moving, code)
+                moving = builder(mean, code).detach()
                 img = to_uint8(moving)  # saved each step
                 del code, mean, logvar, img
             yield moving
@@ -99,37 +102,32 @@ def worker(size: str, mode: str, args: argparse.Namespace) -> dict:
             del img
             yield x
 
-    makers = {"stylizer": lambda: stylizer_steps(stylizer), "eager": lambda: stylizer_steps(eager),
-              "release": lambda: release_steps(True), "release-no-grad": lambda: release_steps(False)}
-    names = ["stylizer"]
-    if mode == "compare":
-        names = ["stylizer", "eager", "release", "release-no-grad"] if cuda else ["stylizer", "release", "release-no-grad"]
-    iters = {name: makers[name]() for name in names}
-    for name in names:  # warm-up: one step each (the stylizer's first step also encodes the style)
-        next(iters[name])
+    if mode in ("release", "release-no-grad"):
+        steps = release_steps(mode == "release")
+    elif mode == "eager":
+        steps = stylizer_steps(Stylizer(actor, builder, device, channels_last=False, tile=0, cuda_graphs=False))
+    else:
+        steps = stylizer_steps(Stylizer(copy.deepcopy(actor), copy.deepcopy(builder), device,
+                                        tile=None if args.tile < 0 else args.tile))
+    next(steps)  # warm-up (the stylizer's first step also encodes the style)
     sync()
     if cuda:
         torch.cuda.reset_peak_memory_stats(device)
-    # Interleave step by step so that load from other processes falls on every method alike.
-    wall = {name: 0.0 for name in names}
+    start = time.perf_counter()
     for _ in range(args.steps):
-        for name in names:
-            start = time.perf_counter()
-            next(iters[name])
-            sync()
-            wall[name] += time.perf_counter() - start
+        next(steps)
+    sync()
+    wall = time.perf_counter() - start
     if cuda:
         peak_mb = torch.cuda.max_memory_allocated(device) / 2**20
     else:
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kilobytes on Linux
-    out = {"seconds_per_step": wall[names[0]] / args.steps, "peak_mb": peak_mb, "threads": threads,
+    out = {"seconds_per_step": wall / args.steps, "peak_mb": peak_mb, "threads": threads,
            "device": torch.cuda.get_device_name(device) if cuda else "cpu"}
-    if mode == "compare":
-        out = {f"{n}_seconds_per_step": wall[n] / args.steps for n in names}
-        if cuda:  # how far bf16 moves step 10, in 1/255
-            fast = Stylizer(copy.deepcopy(actor), copy.deepcopy(builder), device, bf16=True).sequence_tensor(content, style, 10, keep=[10])[10]
-            ref = eager.sequence_tensor(content, style, 10, keep=[10])[10]
-            out["bf16_max_diff_255"] = int((fast.int() - ref.int()).abs().max())
+    if cuda and mode == "stylizer":  # how far bf16 moves step 10, in 1/255
+        fast = Stylizer(copy.deepcopy(actor), copy.deepcopy(builder), device, bf16=True).sequence_tensor(content, style, 10, keep=[10])[10]
+        ref = Stylizer(actor, builder, device, channels_last=False, tile=0, cuda_graphs=False).sequence_tensor(content, style, 10, keep=[10])[10]
+        out["bf16_max_diff_255"] = int((fast.int() - ref.int()).abs().max())
     return out
 
 
@@ -177,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--compare-release-loop", action="store_true", help="also time the release-style loops")
     parser.add_argument("--release", type=Path, default=None, help="folder with the released checkpoints")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per size and mode (the fastest counts)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per size and method (the fastest counts)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default 0: at most the free cores)")
     parser.add_argument("--tile", type=int, default=-1, help="Stylizer tile in units of 4 px (default: the device's)")
@@ -190,12 +188,13 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(worker(size, mode, args)))
         return 0
     sys.path.insert(0, str(ROOT))
-    from styleenv.devices import resolve_device
+    from styleenv.devices import choose_threads, resolve_device
 
     try:
         resolve_device(args.device)
     except ValueError as err:
         parser.error(str(err))
+    args.threads = choose_threads(args.threads or None)  # decided once: every method gets as many
     for s in args.sizes:
         try:
             parse_size(s)
@@ -205,23 +204,25 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict] = {}
     for size in args.sizes:
         entry: dict = {}
+        modes = ["stylizer"]
+        if args.compare_release_loop:
+            modes += (["eager"] if resolve_device(args.device).type == "cuda" else []) + ["release", "release-no-grad"]
         for _ in range(args.repeat):
-            alone = measure(size, "stylizer", args)  # own process: peak memory of the stylizer alone
-            if "error" in alone:
-                entry = alone
-                break
-            entry["peak_mb"] = max(entry.get("peak_mb", 0.0), alone["peak_mb"])
-            entry["threads"], entry["device"] = alone["threads"], alone["device"]
-            times = {"stylizer_seconds_per_step": alone["seconds_per_step"]}
-            if args.compare_release_loop:
-                times = measure(size, "compare", args)  # interleaved with the release-style loops
-                if "error" in times:
-                    entry.update(times)
+            for mode in modes:
+                run = measure(size, mode, args)
+                if "error" in run:
+                    entry.update(run)
                     break
-            for key, value in times.items():
-                key = key.replace("stylizer_", "").replace("release-no-grad_", "release_loop_no_grad_")
-                key = key.replace("release_seconds", "release_loop_seconds")
-                entry[key] = min(entry.get(key, float("inf")), value)
+                if mode == "stylizer":
+                    entry["peak_mb"] = max(entry.get("peak_mb", 0.0), run["peak_mb"])
+                    entry["threads"], entry["device"] = run["threads"], run["device"]
+                    if "bf16_max_diff_255" in run:
+                        entry["bf16_max_diff_255"] = run["bf16_max_diff_255"]
+                key = {"stylizer": "", "eager": "eager_", "release": "release_loop_",
+                       "release-no-grad": "release_loop_no_grad_"}[mode] + "seconds_per_step"
+                entry[key] = min(entry.get(key, float("inf")), run["seconds_per_step"])
+            if "error" in entry:
+                break
         if "seconds_per_step" in entry:
             for key in ("release_loop", "release_loop_no_grad"):
                 if f"{key}_seconds_per_step" in entry:

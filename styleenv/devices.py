@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import time
 
 import torch
 
@@ -31,16 +32,42 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return resolved
 
 
-def free_cores() -> int:
-    """CPU cores free for this process: those it may run on, less the 1-minute load average
-    of the machine (rounded), and at least 1. Measured before the process starts its own work,
-    the load is that of the other processes."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+def _cpu_jiffies() -> tuple[int, int] | None:
+    """``(busy, total)`` CPU time of the whole machine so far from ``/proc/stat``, or None without it."""
     try:
-        busy = round(os.getloadavg()[0])
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:9]]  # user nice system idle iowait irq softirq steal
+    except (OSError, ValueError):
+        return None
+    total = sum(fields)
+    return total - fields[3] - fields[4], total
+
+
+def busy_cores(window: float = 0.1) -> float:
+    """Cores the machine's other processes keep busy now: the share of CPU time spent outside
+    idle during ``window`` seconds (``/proc/stat``) times the core count; where there is no
+    ``/proc/stat``, the 1-minute load average (which lags: it still counts a job that ended
+    a minute ago), and 0 where there is neither.
+
+    :param window: seconds to watch (the caller sleeps through them, so it is not counted)
+    """
+    before = _cpu_jiffies()
+    if before is not None:
+        time.sleep(window)
+        after = _cpu_jiffies()
+        if after is not None and after[1] > before[1]:
+            return (after[0] - before[0]) / (after[1] - before[1]) * (os.cpu_count() or 1)
+    try:
+        return os.getloadavg()[0]
     except OSError:  # no load average on this platform
-        busy = 0
-    return max(1, cores - busy)
+        return 0.0
+
+
+def free_cores() -> int:
+    """CPU cores free for this process: those it may run on, less the cores busy elsewhere
+    (:func:`busy_cores`, rounded), and at least 1."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores - round(busy_cores()))
 
 
 def choose_threads(threads: int | None = None) -> int:

@@ -58,17 +58,20 @@ def test_column_split_conv_equals_conv() -> None:
         ColumnSplitConv(Conv(16, 32, 3, stride=2, groups=16))
 
 
-@pytest.mark.parametrize("cin, cout, stride", [(64, 32, 1), (32, 16, 1), (48, 16, 2)])
-def test_group_sum_conv_equals_conv(cin: int, cout: int, stride: int) -> None:
+@pytest.mark.parametrize("cin, cout, kernel, channels_last", [(64, 32, 3, True), (32, 16, 3, False), (48, 16, 5, True)])
+def test_group_sum_conv_equals_conv(cin: int, cout: int, kernel: int, channels_last: bool) -> None:
     torch.manual_seed(3)
-    conv = Conv(cin, cout, 3, stride=stride, groups=cout)
+    conv = Conv(cin, cout, kernel, groups=cout)
     fast = GroupSumConv(conv)
     x = torch.randn(2, cin, 13, 10)
-    with torch.no_grad():
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():  # the reflected border recomputed: every pixel, the frame included
         torch.testing.assert_close(fast(x), conv(x), atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(fast(x), conv(x))  # autograd path
-    with pytest.raises(ValueError):
-        GroupSumConv(Conv(16, 32, 3, stride=2, groups=16))  # two outputs per group
+    for wrong in (Conv(16, 32, 3, stride=2, groups=16), Conv(32, 16, 3, stride=2, groups=16)):  # two outputs per group; stride 2
+        with pytest.raises(ValueError):
+            GroupSumConv(wrong)
 
 
 def test_cpu_builder_shares_parameters_and_agrees(stylizer: Stylizer) -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import threading
+import time
+
 import pytest
 import torch
 
 from agents import tiling
 from agents.stylizer import Stylizer
-from styleenv.devices import choose_threads, resolve_device
+from styleenv.devices import busy_cores, choose_threads, resolve_device
 from styleenv_cli.main import main
 
 
@@ -68,10 +72,22 @@ def test_resolve_device_errors_in_one_line() -> None:
 
 def test_choose_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     assert choose_threads(3) == 3
-    monkeypatch.setattr("os.getloadavg", lambda: (64.0, 64.0, 64.0))  # every core busy elsewhere
+    monkeypatch.setattr("styleenv.devices.busy_cores", lambda: 64.0)  # every core busy elsewhere
     assert choose_threads() == 1
-    monkeypatch.setattr("os.getloadavg", lambda: (0.0, 0.0, 0.0))
+    monkeypatch.setattr("styleenv.devices.busy_cores", lambda: 0.0)
     assert 1 <= choose_threads() <= torch.get_num_threads()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="measured from /proc/stat (Linux)")
+def test_busy_cores_sees_a_busy_process() -> None:
+    idle = busy_cores(0.3)
+    stop = time.monotonic() + 1.5
+    spinner = threading.Thread(target=lambda: [None for _ in iter(lambda: time.monotonic() < stop, False)])
+    spinner.start()  # one core busy (the GIL holds the main thread in sleep meanwhile)
+    busy = busy_cores(0.5)
+    spinner.join()
+    assert 0.0 <= idle <= (os.cpu_count() or 1)
+    assert busy >= 0.6, f"a spinning thread should show as about one busy core, got {busy:.2f}"
     with pytest.raises(ValueError):
         choose_threads(-1)
 
@@ -98,7 +114,7 @@ def test_bad_device_or_threads_exit_2(command: list[str], tmp_path, capsys) -> N
 
 def test_cuda_fast_path_selected_on_cuda_only() -> None:
     cpu = Stylizer.default("cpu")
-    assert cpu.graphed is None and cpu.tiler.tile == 64 and not cpu.channels_last
+    assert cpu.graphed is None and cpu.tiler.tile == 128 and not cpu.channels_last
     with pytest.raises(ValueError, match="CUDA only"):
         Stylizer.default("cpu", cuda_graphs=True)
     if not torch.cuda.is_available():

@@ -14,7 +14,7 @@ from stable_baselines3 import SAC
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from agents.sac.config import ConfigError, TrainConfig, load_config, resume_config
-from agents.sac.trainer import build, learn, use_cuda_levers
+from agents.sac.trainer import build, learn, tune_device
 
 ENVS, STEPS, EPISODE = 2, 20, 5
 SETTINGS = {"image_size": 16, "total_steps": STEPS, "checkpoint_every": 10, "episode_steps": EPISODE,
@@ -156,16 +156,16 @@ def test_envs_1_keeps_the_single_env_path(tmp_path):
     assert run.model.replay_buffer.n_envs == 1 and len(run.model.replay_buffer.styles) == cfg.buffer_size // 10 + 4
 
 
-def test_cuda_levers_touch_nothing_on_the_cpu_and_follow_the_config_on_cuda():
+def test_tune_device_leaves_cuda_flags_alone_on_the_cpu_and_follows_the_config_on_cuda():
     flags = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark)
     try:
-        use_cuda_levers(TrainConfig(tf32=not flags[0], cudnn_benchmark=not flags[2]), torch.device("cpu"))
+        tune_device(TrainConfig(tf32=not flags[0], cudnn_benchmark=not flags[2]), torch.device("cpu"))
         assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,
                 torch.backends.cudnn.benchmark) == flags
-        use_cuda_levers(TrainConfig(tf32=True, cudnn_benchmark=True), torch.device("cuda"))
+        tune_device(TrainConfig(tf32=True, cudnn_benchmark=True), torch.device("cuda"))
         assert torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32
         assert torch.backends.cudnn.benchmark
-        use_cuda_levers(TrainConfig(tf32=False, cudnn_benchmark=False), torch.device("cuda"))
+        tune_device(TrainConfig(tf32=False, cudnn_benchmark=False), torch.device("cuda"))
         assert not torch.backends.cuda.matmul.allow_tf32 and not torch.backends.cudnn.allow_tf32
         assert not torch.backends.cudnn.benchmark
     finally:

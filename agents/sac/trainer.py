@@ -39,7 +39,7 @@ from agents.sac.holdout import Split, holdout_split
 from agents.sac.policy import StylePolicy
 from agents.sac.wrapper import LatentActionVectorWrapper, LatentActionWrapper, bind_env
 from agents.vec_env import GymnasiumVecEnv
-from styleenv.devices import resolve_device, set_threads
+from styleenv.devices import resolve_device, reuse_freed_memory, set_threads
 from styleenv.files import remove_stale_temporaries
 from styleenv.env import StyleTransferEnv
 from styleenv.vector import StyleTransferVectorEnv
@@ -89,12 +89,15 @@ def make_training_env(config: TrainConfig, content: Any, style: Any, device: th.
     return VecMonitor(GymnasiumVecEnv(LatentActionVectorWrapper(venv, bound=config.action_bound)))
 
 
-def use_cuda_levers(config: TrainConfig, device: th.device) -> None:
-    """On CUDA, set TF32 (``config.tf32``) and cuDNN autotuning (``config.cudnn_benchmark``) for the
-    process; nothing on the CPU."""
+def tune_device(config: TrainConfig, device: th.device) -> None:
+    """Process-wide speed settings: on CUDA, TF32 (``config.tf32``) and cuDNN autotuning
+    (``config.cudnn_benchmark``); on the CPU, malloc's reuse of freed memory
+    (:func:`~styleenv.devices.reuse_freed_memory`)."""
     if device.type == "cuda":
         th.backends.cuda.matmul.allow_tf32 = th.backends.cudnn.allow_tf32 = config.tf32
         th.backends.cudnn.benchmark = config.cudnn_benchmark
+    else:
+        reuse_freed_memory()
 
 
 def _first(source: Any) -> Any:
@@ -152,7 +155,7 @@ def build(config: TrainConfig, resume: bool = False, verbose: int = 0) -> Run:
     """Build (or resume) a run from a validated config."""
     set_threads(config.threads or None)
     device = resolve_device(config.device)
-    use_cuda_levers(config, device)
+    tune_device(config, device)
     directory = Path(config.output)
     ckpt_dir = directory / "checkpoints"
     remove_stale_temporaries(ckpt_dir)  # a killed run's half-written checkpoint files
