@@ -7,13 +7,15 @@
 ``SyncVectorEnv``; they share one loss network). ``async``: N single envs in subprocesses
 (``AsyncVectorEnv``; each loads its own loss network). ``batched``: the vector entry point, one
 VGG pass for the N episodes. Random image actions; one warm-up step, then ``--steps`` timed
-steps; figures are env steps per second (N per vector step).
+steps; figures are env steps per second (N per vector step) and the resident memory after the
+steps: this process's, plus, for ``async``, every worker's (``MB``, and ``MB/worker``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 
 import gymnasium as gym
@@ -25,8 +27,14 @@ import styleenv
 MODES = {"batched": "vector_entry_point", "separate": "sync", "async": "async"}
 
 
-def steps_per_second(env_id: str, mode: str, num: int, size: int, steps: int, device: str) -> float:
-    """Env steps per second of ``num`` episodes at ``size`` px vectorised by ``mode``."""
+def rss_mb(pid: int | str = "self") -> float:
+    """Resident memory of a process (Linux ``/proc``), MB."""
+    with open(f"/proc/{pid}/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def measure(env_id: str, mode: str, num: int, size: int, steps: int, device: str) -> dict[str, float]:
+    """Env steps per second of ``num`` episodes at ``size`` px vectorised by ``mode``, and memory."""
     envs = gym.make_vec(env_id, num_envs=num, vectorization_mode=MODES[mode], image_size=size, device=device)
     try:
         envs.reset(seed=0)
@@ -35,7 +43,10 @@ def steps_per_second(env_id: str, mode: str, num: int, size: int, steps: int, de
         start = time.perf_counter()
         for _ in range(steps):
             envs.step(actions)
-        return num * steps / (time.perf_counter() - start)
+        rate = num * steps / (time.perf_counter() - start)
+        workers = [rss_mb(p.pid) for p in getattr(envs, "processes", [])]
+        return {"env_steps_per_second": rate, "rss_mb": rss_mb() + sum(workers),
+                "rss_mb_per_worker": sum(workers) / len(workers) if workers else 0.0}
     finally:
         envs.close()
 
@@ -58,10 +69,12 @@ def main() -> None:
     for size in args.sizes:
         for num in args.envs:
             for mode in args.modes:
-                rate = steps_per_second(args.env_id, mode, num, size, args.steps, args.device)
-                figures.append({"size": size, "envs": num, "mode": mode, "env_steps_per_second": rate})
+                figure = measure(args.env_id, mode, num, size, args.steps, args.device)
+                figures.append({"size": size, "envs": num, "mode": mode} | figure)
                 if not args.json:
-                    print(f"{size:5d} px  N={num:3d}  {mode:9s} {rate:8.2f} env steps/s", flush=True)
+                    worker = f" ({figure['rss_mb_per_worker']:,.0f} MB/worker)" if mode == "async" else ""
+                    print(f"{size:5d} px  N={num:3d}  {mode:9s} {figure['env_steps_per_second']:8.2f} env steps/s"
+                          f"  {figure['rss_mb']:7,.0f} MB{worker}", flush=True)
     if args.json:
         print(json.dumps({"env_id": args.env_id, "device": args.device, "threads": torch.get_num_threads(),
                           "steps": args.steps, "figures": figures}))  # fmt: skip

@@ -15,6 +15,8 @@ never imports it.)
 
 from gymnasium.envs.registration import register, registry
 
+from styleenv.devices import one_thread_after_fork
+
 ENV_ID = "styleenv/StyleTransfer-v0"
 ENV_ID_V1 = "styleenv/StyleTransfer-v1"
 
@@ -24,6 +26,8 @@ for _id, _single, _vector in (
 ):
     if _id not in registry:
         register(id=_id, entry_point=_single, vector_entry_point=_vector, max_episode_steps=10)
+
+one_thread_after_fork()  # so that AsyncVectorEnv workers forked after torch has run do not hang
 
 __all__ = ["ENV_ID", "ENV_ID_V1"]
 __version__ = "0.1.0"

@@ -10,6 +10,7 @@ import torch
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
 _MEMORY_REUSED = False
+_FORK_RULE = False
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -112,3 +113,17 @@ def reuse_freed_memory() -> bool:
     except (OSError, AttributeError):  # not glibc
         _MEMORY_REUSED = False
     return _MEMORY_REUSED
+
+
+def one_thread_after_fork() -> None:
+    """Have forked child processes run torch on one CPU thread (registered once per process).
+
+    torch's CPU thread pool does not survive a ``fork``: a child's first parallel operator waits
+    for it forever, so Gymnasium's ``AsyncVectorEnv`` (the ``fork`` start method, Linux's default
+    before Python 3.14) hung as soon as torch had computed anything in the parent. torch's own
+    DataLoader workers run on one thread for the same reason. Importing :mod:`styleenv` calls it.
+    """
+    global _FORK_RULE
+    if not _FORK_RULE and hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=lambda: torch.set_num_threads(1))
+        _FORK_RULE = True

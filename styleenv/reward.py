@@ -18,6 +18,9 @@ from styleenv import losses
 from styleenv.pixels import chw_uint8_to_tensor
 from styleenv.vgg import STYLE_TAPS, LossNetwork
 
+#: Pixels per loss-network pass on the CPU (8 images of 64 px; see :meth:`Reward._features`).
+CPU_PASS_PIXELS = 8 * 64 * 64
+
 #: What the reward reports per episode, each ``(N,)``.
 TERMS = ("style_loss", "content_loss", "content_loss_previous", "reward")
 
@@ -89,8 +92,19 @@ class Reward:
         self.device = next(net.parameters()).device
 
     def _features(self, images: torch.Tensor) -> list[torch.Tensor]:
-        """relu1_1..relu4_1 of uint8 images ``(N, 3, H, W)`` (any device)."""
-        return self.net(chw_uint8_to_tensor(images, self.device), STYLE_TAPS)
+        """relu1_1..relu4_1 of uint8 images ``(N, 3, H, W)`` (any device).
+
+        On the CPU a large batch runs in chunks of at most :data:`CPU_PASS_PIXELS` pixels (at
+        least one image): one pass over 8 images of 128 px was 25 % slower than 8 passes of one,
+        its maps no longer fitting the caches. A GPU takes the batch in one pass.
+        """
+        images = chw_uint8_to_tensor(images, self.device)  # (N, 3, H, W) float
+        n, _, h, w = images.shape
+        chunk = n if self.device.type != "cpu" else max(1, CPU_PASS_PIXELS // (h * w))
+        if chunk >= n:
+            return self.net(images, STYLE_TAPS)
+        parts = [self.net(images[i : i + chunk], STYLE_TAPS) for i in range(0, n, chunk)]
+        return [torch.cat(maps) for maps in zip(*parts)]
 
     @torch.no_grad()
     def targets(self, content: torch.Tensor, style: torch.Tensor) -> Targets:

@@ -3,6 +3,9 @@ and stable-baselines3 through the adapter. Tiny images keep it fast."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import warnings
 
 import gymnasium as gym
@@ -121,3 +124,38 @@ def test_stable_baselines3_trains_through_the_adapter():
     assert dones.all() and infos[0]["TimeLimit.truncated"] and infos[0]["terminal_observation"]["content"].shape == (3, 36, 36)
     with pytest.raises(ValueError, match="SameStep"):
         GymnasiumVecEnv(StyleTransferVectorEnv(1, image_size=SIZE, **IMAGES))
+
+
+FORKED_WORKERS = """
+import gymnasium as gym, numpy as np, torch, styleenv
+torch.set_num_threads(2)
+torch.ones(512, 512) @ torch.ones(512, 512)  # torch's thread pool now runs in this (parent) process
+envs = gym.make_vec(styleenv.ENV_ID_V1, num_envs=2, vectorization_mode="async", image_size=16,
+                    vector_kwargs={"context": "fork"})
+envs.reset(seed=0)
+_, rewards, *_ = envs.step(np.full((2, 3, 16, 16), 0.5, np.float32))
+envs.close()
+print("rewards", rewards.tolist())
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the fork start method needs os.fork")
+def test_forked_async_workers_do_not_hang_after_torch_ran_in_the_parent():
+    # without styleenv's at-fork rule the workers' first parallel torch operator waits forever
+    proc = subprocess.run([sys.executable, "-c", FORKED_WORKERS], capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("rewards")
+
+
+def test_cpu_reward_in_chunks_equals_one_pass(monkeypatch):
+    from styleenv import reward as reward_module
+    from styleenv.vgg import loss_network
+
+    reward = reward_module.Reward(loss_network("cpu"), content_weight=1.5)
+    images = torch.randint(0, 256, (5, 3, 24, 24), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    whole = reward._features(images)
+    monkeypatch.setattr(reward_module, "CPU_PASS_PIXELS", 2 * 24 * 24)  # chunks of 2, 2 and 1 images
+    chunked = reward._features(images)
+    assert [f.shape for f in chunked] == [f.shape for f in whole]
+    for a, b in zip(chunked, whole):
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
