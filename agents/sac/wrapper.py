@@ -86,7 +86,24 @@ def check_latent(action: Any, space: spaces.Box) -> np.ndarray:
     return latent
 
 
-class LatentActionWrapper(gym.Wrapper):
+class LatentActions:
+    """What both latent wrappers share: the networks they build with (:class:`LatentImages`) and
+    the style images of the last observation (``_style``), which the next step builds with."""
+
+    images: LatentImages
+    _style: np.ndarray | None
+
+    def bind(self, actor: Actor, builder: Builder) -> None:
+        """Use these networks (see :meth:`LatentImages.bind`)."""
+        self.images.bind(actor, builder)
+
+    def reset(self, **kwargs: Any):
+        obs, info = self.env.reset(**kwargs)
+        self._style = obs["style"]
+        return obs, info
+
+
+class LatentActionWrapper(LatentActions, gym.Wrapper):
     """Action = latent ``(64, H/4, W/4)``; the builder makes the next image from it.
 
     The wrapper holds no networks of its own: :meth:`bind` gives it the policy's actor (for the
@@ -105,15 +122,6 @@ class LatentActionWrapper(gym.Wrapper):
         self._style: np.ndarray | None = None
         self.last_image: np.ndarray | None = None
 
-    def bind(self, actor: Actor, builder: Builder) -> None:
-        """Use these networks (see :meth:`LatentImages.bind`)."""
-        self.images.bind(actor, builder)
-
-    def reset(self, **kwargs: Any):
-        obs, info = self.env.reset(**kwargs)
-        self._style = obs["style"]
-        return obs, info
-
     def step(self, action: np.ndarray):
         image = self.build(action)
         self.last_image = image
@@ -131,7 +139,7 @@ class LatentActionWrapper(gym.Wrapper):
         return self.images(latent[None], style)[0].cpu().numpy()
 
 
-class LatentActionVectorWrapper(VectorWrapper):
+class LatentActionVectorWrapper(LatentActions, VectorWrapper):
     """The vector env's :class:`LatentActionWrapper`: actions are N latents ``(N, 64, H/4, W/4)``.
 
     One builder call makes the N next images, which go to the env as a tensor on the builder's
@@ -149,15 +157,6 @@ class LatentActionVectorWrapper(VectorWrapper):
         self.images = LatentImages(type(self).__name__)
         self._style: np.ndarray | None = None
 
-    def bind(self, actor: Actor, builder: Builder) -> None:
-        """Use these networks (see :meth:`LatentImages.bind`)."""
-        self.images.bind(actor, builder)
-
-    def reset(self, **kwargs: Any):
-        obs, info = self.env.reset(**kwargs)
-        self._style = obs["style"]
-        return obs, info
-
     def step(self, actions: np.ndarray):
         obs, rewards, terminated, truncated, infos = self.env.step(self.build(actions))
         self._style = obs["style"]
@@ -171,13 +170,10 @@ class LatentActionVectorWrapper(VectorWrapper):
         return self.images(check_latent(actions, self.action_space), self._style)
 
 
-Latent = LatentActionWrapper | LatentActionVectorWrapper
-
-
-def latent_wrappers(env: Any) -> list[Latent]:
+def latent_wrappers(env: Any) -> list[LatentActions]:
     """Every latent wrapper inside an env: a single env, a DummyVecEnv, or an SB3 VecEnv (wrappers
     included) over a Gymnasium vector env (:class:`agents.vec_env.GymnasiumVecEnv`)."""
-    if isinstance(env, (LatentActionWrapper, LatentActionVectorWrapper)):
+    if isinstance(env, LatentActions):
         return [env]
     if hasattr(env, "envs"):  # DummyVecEnv
         return [w for e in env.envs for w in latent_wrappers(e)]
