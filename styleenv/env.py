@@ -8,7 +8,6 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
-from gymnasium import spaces
 
 from styleenv.data import ImageSource
 from styleenv.devices import resolve_device

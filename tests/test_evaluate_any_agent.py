@@ -3,7 +3,6 @@ merged reports. Tiny images and 2-step episodes keep it fast."""
 
 from __future__ import annotations
 
-import csv
 import json
 
 import numpy as np
