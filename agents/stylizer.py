@@ -20,7 +20,7 @@ from PIL import Image
 
 from agents import tiling
 from agents.networks import Actor, Builder, StyleCode, StyleTargets
-from agents.networks.cpu_forms import cpu_builder
+from agents.networks.cpu_forms import cpu_actor, cpu_builder
 from agents.release import load_checkpoint, load_release
 from styleenv.devices import resolve_device, reuse_freed_memory
 from styleenv.images import as_batch
@@ -57,8 +57,9 @@ class Stylizer:
         for when its outputs stay within 2/255 of fp32)
 
     The modules are moved to ``device`` and put in eval mode. On the CPU the stylizer runs the
-    builder's slowest layers in their CPU forms (:func:`~agents.networks.cpu_forms.cpu_builder`:
-    same parameters, shared, so later weight updates are seen) and has glibc's malloc reuse freed
+    slowest layers in their CPU forms (:func:`~agents.networks.cpu_forms.cpu_actor` and
+    :func:`~agents.networks.cpu_forms.cpu_builder`: same parameters, shared, so later weight
+    updates are seen) and has glibc's malloc reuse freed
     memory (:func:`~styleenv.devices.reuse_freed_memory`, process-wide).
     """
 
@@ -82,8 +83,9 @@ class Stylizer:
         self.builder = builder.to(self.device, memory_format=fmt).eval()
         if self.device.type == "cpu":
             reuse_freed_memory()
-            if not channels_last:
-                self.builder = cpu_builder(self.builder)  # shares the parameters
+            if not channels_last:  # the CPU forms share the parameters
+                self.actor = cpu_actor(self.actor)
+                self.builder = cpu_builder(self.builder)
         if (on_cuda if cuda_graphs is None else cuda_graphs) or bf16:
             from agents.cuda_step import GraphedStep
 

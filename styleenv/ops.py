@@ -20,12 +20,10 @@ def mean_std(feat: torch.Tensor, eps: float = EPS) -> tuple[torch.Tensor, torch.
     :param eps: added to the variance before the square root
     :return: ``(mean, std)``, each ``(N, C, 1, 1)``
     """
-    n, c = feat.shape[:2]
-    flat = feat.reshape(n, c, -1)  # (N, C, H*W)
-    mean = flat.mean(dim=2, keepdim=True)  # (N, C, 1)
+    mean = feat.mean(dim=(2, 3), keepdim=True)  # (N, C, 1, 1); no reshape: any memory layout
     # two passes: on the CPU several times faster than torch.var, and as exact in float32
-    var = (flat - mean).square().sum(dim=2) / (flat.shape[2] - 1)
-    return mean.view(n, c, 1, 1), (var + eps).sqrt().view(n, c, 1, 1)
+    var = (feat - mean).square().sum(dim=(2, 3), keepdim=True) / (feat.shape[2] * feat.shape[3] - 1)
+    return mean, (var + eps).sqrt()
 
 
 def adain(content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:

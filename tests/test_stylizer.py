@@ -10,8 +10,15 @@ import torch
 from PIL import Image
 
 from agents.networks import Actor, Builder
-from agents.networks.blocks import Conv
-from agents.networks.cpu_forms import ColumnSplitConv, GroupSumConv, cpu_builder
+from agents.networks.blocks import Conv, ModulatedPointwise, ResBlock
+from agents.networks.cpu_forms import (
+    ColumnSplitConv,
+    FoldedPointwise,
+    FoldedResBlock,
+    GroupSumConv,
+    cpu_actor,
+    cpu_builder,
+)
 from agents.release import save_checkpoint
 from agents.stylizer import Stylizer
 from styleenv.pixels import pad_to_multiple, to_uint8
@@ -84,6 +91,34 @@ def test_cpu_builder_shares_parameters_and_agrees(stylizer: Stylizer) -> None:
     action = torch.randn(2, 64, 6, 9)
     with torch.no_grad():
         torch.testing.assert_close(fast(action, code), builder(action, code), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("styles", [1, 2])  # one style folds into the weights; two run as the plain layer
+def test_folded_modulated_layers_equal_the_layers(styles: int) -> None:
+    torch.manual_seed(4)
+    res, point = ResBlock(8), ModulatedPointwise(8)
+    x = torch.randn(2, 8, 7, 9)
+    w, b = torch.randn(styles, 8, 1, 1) * 5, torch.randn(styles, 8, 1, 1) * 5
+    with torch.no_grad():
+        torch.testing.assert_close(FoldedResBlock(res)(x, w, b), res(x, w, b), atol=1e-4, rtol=1e-5)
+        torch.testing.assert_close(FoldedPointwise(point)(x, w, b), point(x, w, b), atol=1e-4, rtol=1e-5)
+        torch.testing.assert_close(FoldedResBlock(res)(x), res(x))  # unmodulated
+    assert FoldedResBlock(res).conv1.weight is res.conv1.weight
+
+
+def test_cpu_actor_shares_parameters_and_agrees() -> None:
+    torch.manual_seed(5)
+    actor = Actor()
+    fast = cpu_actor(actor)
+    assert type(actor.encoder) is not type(fast.encoder)  # the original is untouched
+    assert fast.encoder.conv1_1.weight is actor.encoder.conv1_1.weight and fast.head is actor.head
+    assert fast.state_dict().keys() == actor.state_dict().keys()
+    style, moving = torch.rand(1, 3, 36, 28), torch.rand(2, 3, 20, 32)
+    with torch.no_grad():
+        code, reference = fast.encode_style(style), actor.encode_style(style)
+        for a, b in zip(code.feature_maps() + code.modulations(), reference.feature_maps() + reference.modulations()):
+            torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(fast.act(moving, code), actor.act(moving, reference), atol=1e-5, rtol=1e-5)
 
 
 def test_pad_to_multiple() -> None:

@@ -18,8 +18,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from agents.networks.blocks import Conv
+from agents.networks.blocks import Conv, ModulatedPointwise, ResBlock
+from agents.networks.actor import Actor
 from agents.networks.builder import Builder, UpBlock
+from agents.networks.encoder import Encoder
 
 
 def _needs_grad(x: torch.Tensor, weight: torch.Tensor) -> bool:
@@ -31,14 +33,17 @@ class ColumnSplitConv(nn.Module):
 
     A ``k x k`` convolution to ``C`` channels equals a ``k x 1`` convolution to ``C * k``
     channels (one per kernel column) whose maps are summed with horizontal shifts. With
-    ``C * k`` outputs the kernel fills its vectors (the builder's last layer: 27 instead of 3,
-    about 3x faster). It runs over bands of rows whose ``C * k`` maps stay in the cache.
+    ``C * k`` outputs the kernel fills its vectors (the builder's last layer: 27 instead of 3).
+    It runs in channels-last memory (the ``k x 1`` convolution is twice as fast there) over bands
+    of rows that stay in the cache. In channels-last memory the ``C * k`` values of a pixel are
+    adjacent, so the shifted sum is one reduction over a strided view of each band:
+    ``out[y, x, c] = sum_dx t[y, x + dx, c * k + dx]``, the summed elements ``C * k + 1`` floats apart.
 
     :param conv: a stride-1, ungrouped, reflection-padded :class:`Conv` with odd square kernel
     :param band: pixels per band (rows of the image's width, at least 8 rows)
     """
 
-    def __init__(self, conv: Conv, band: int = 2**14) -> None:
+    def __init__(self, conv: Conv, band: int = 2**15) -> None:
         super().__init__()
         k = conv.kernel_size[0]
         if conv.stride != (1, 1) or conv.groups != 1 or k % 2 == 0 or conv.kernel_size[1] != k:
@@ -49,25 +54,26 @@ class ColumnSplitConv(nn.Module):
         self.band = band
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """:param x: ``N x Cin x H x W`` -> ``N x Cout x H x W``"""
+        """:param x: ``N x Cin x H x W`` (any memory format) -> ``N x Cout x H x W`` (contiguous)"""
         k, p = self.k, self.k // 2
-        xp = F.pad(x, (p, p, p, p), mode="reflect")  # Cin x (H + 2p) x (W + 2p)
+        x = x.contiguous(memory_format=torch.channels_last)
+        xp = F.pad(x, (p, p, p, p), mode="reflect")  # Cin x (H + 2p) x (W + 2p), channels-last
         if _needs_grad(x, self.weight):
-            return F.conv2d(xp, self.weight, self.bias)
+            return F.conv2d(xp, self.weight, self.bias).contiguous()
         cout, cin = self.weight.shape[:2]
         columns = self.weight.permute(0, 3, 1, 2).reshape(cout * k, cin, k, 1)  # (cout, dx) x cin x k x 1
         n, _, h, w = x.shape
-        out = torch.empty(n, cout, h, w, dtype=x.dtype, device=x.device)
-        rows = max(8, self.band // (w + 2 * p))
+        wp = w + 2 * p
+        out = torch.empty(n, h, w, cout, dtype=x.dtype, device=x.device)  # channels-last storage
+        rows = max(8, self.band // wp)
         for r0 in range(0, h, rows):
             r1 = min(h, r0 + rows)
             t = F.conv2d(xp[:, :, r0 : r1 + 2 * p], columns)  # (cout * k) x rows x (W + 2p)
-            t = t.view(n, cout, k, r1 - r0, w + 2 * p)
-            band = out[:, :, r0:r1]
-            torch.add(t[..., 0, :, :w], self.bias.view(1, cout, 1, 1), out=band)
-            for dx in range(1, k):
-                band += t[..., dx, :, dx : dx + w]
-        return out
+            t = t.contiguous(memory_format=torch.channels_last)  # (already so: the input is)
+            c = cout * k
+            diagonal = t.as_strided((n, r1 - r0, w, cout, k), (t.stride(0), wp * c, c, k, c + 1))
+            torch.sum(diagonal, dim=-1, out=out[:, r0:r1])  # rows x W x cout
+        return out.permute(0, 3, 1, 2).add_(self.bias.view(1, cout, 1, 1)).contiguous()
 
 
 def reflect_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, groups: int) -> torch.Tensor:
@@ -131,23 +137,103 @@ class GroupSumConv(nn.Module):
         return out
 
 
-class ChannelsLastUpBlock(UpBlock):
-    """An :class:`UpBlock` run in channels-last memory, its grouped conv as a :class:`GroupSumConv`.
+def modulated_conv(conv: Conv, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``w * conv(x) + b * x`` as one convolution, for one style (``w``, ``b`` of batch 1).
 
-    :param block: the block (parameters shared)
-    :param contiguous_out: return the usual contiguous layout (else channels-last, for a next block)
+    ``b * x`` is ``x`` through the kernel's centre tap, which the reflection padding never
+    touches, so the weight ``w * W`` plus ``b`` on the centre taps of the diagonal (and the bias
+    ``w * bias``) gives the same output in one pass instead of three.
+
+    :param conv: a :class:`Conv` with as many output channels as input channels (``C``)
+    :param x: ``N x C x H x W``
+    :param w: ``1 x C x 1 x 1``
+    :param b: ``1 x C x 1 x 1``
+    :return: ``N x C x H x W``
+    """
+    c, k = conv.out_channels, conv.kernel_size[0]
+    p = k // 2
+    weight = w.view(c, 1, 1, 1) * conv.weight  # C x C x k x k
+    weight[range(c), range(c), p, p] += b.view(c)
+    if p:
+        x = F.pad(x, (p, p, p, p), mode="reflect")
+    return F.conv2d(x, weight, w.view(c) * conv.bias)
+
+
+def _one_style(x: torch.Tensor, w: torch.Tensor | None, b: torch.Tensor | None, conv: Conv) -> bool:
+    return w is not None and b is not None and w.shape[0] == 1 and not _needs_grad(x, conv.weight)
+
+
+class FoldedPointwise(ModulatedPointwise):
+    """A :class:`ModulatedPointwise` as one convolution (:func:`modulated_conv`) when one style
+    modulates the whole batch.
+
+    :param point: the layer (parameters shared)
     """
 
-    def __init__(self, block: UpBlock, contiguous_out: bool) -> None:
+    def __init__(self, point: ModulatedPointwise) -> None:
         nn.Module.__init__(self)
-        self.conv = GroupSumConv(block.conv)
-        self.point = block.point
-        self.contiguous_out = contiguous_out
+        self.conv = point.conv
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        """As :meth:`UpBlock.forward`: ``N x C x h x w`` -> ``N x C/2 x 2h x 2w``."""
-        y = super().forward(x.contiguous(memory_format=torch.channels_last), w, b)
-        return y.contiguous() if self.contiguous_out else y
+        """As :meth:`ModulatedPointwise.forward`."""
+        if not _one_style(x, w, b, self.conv):
+            return super().forward(x, w, b)
+        return modulated_conv(self.conv, x, w, b)
+
+
+class FoldedResBlock(ResBlock):
+    """A :class:`ResBlock` whose modulated convolutions run as one convolution each
+    (:func:`modulated_conv`) when one style modulates the whole batch.
+
+    :param block: the block (parameters shared)
+    """
+
+    def __init__(self, block: ResBlock) -> None:
+        nn.Module.__init__(self)
+        self.conv1 = block.conv1
+        self.conv2 = block.conv2
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor | None = None, b: torch.Tensor | None = None) -> torch.Tensor:
+        """As :meth:`ResBlock.forward`."""
+        if not _one_style(x, w, b, self.conv1):
+            return super().forward(x, w, b)
+        y = F.relu(modulated_conv(self.conv1, x, w, b))
+        return x + modulated_conv(self.conv2, y, w, b)
+
+
+class ChannelsLastUpBlock(UpBlock):
+    """An :class:`UpBlock` run in channels-last memory (its output too), its grouped conv as a
+    :class:`GroupSumConv`.
+
+    :param block: the block (parameters shared)
+    """
+
+    def __init__(self, block: UpBlock) -> None:
+        nn.Module.__init__(self)
+        self.conv = GroupSumConv(block.conv)
+        self.point = FoldedPointwise(block.point)
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """As :meth:`UpBlock.forward`: ``N x C x h x w`` -> ``N x C/2 x 2h x 2w``, channels-last."""
+        return super().forward(x.contiguous(memory_format=torch.channels_last), w, b)
+
+
+class ChannelsLastEncoder(Encoder):
+    """An :class:`Encoder` that runs in channels-last memory: the stride-2 grouped convolutions
+    and the residual blocks are 20 to 40 % faster there. Convolutions keep their input's layout,
+    so its outputs, and what the actor and the builder compute from them, stay channels-last.
+
+    :param encoder: the encoder (its layers shared)
+    """
+
+    def __init__(self, encoder: Encoder) -> None:
+        nn.Module.__init__(self)
+        for name, module in encoder.named_children():
+            setattr(self, name, module)
+
+    def stages(self, x: torch.Tensor, style: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """As :meth:`Encoder.stages`, both outputs channels-last."""
+        return super().stages(x.contiguous(memory_format=torch.channels_last), style)
 
 
 def cpu_builder(builder: Builder) -> Builder:
@@ -155,7 +241,18 @@ def cpu_builder(builder: Builder) -> Builder:
     forms above (parameters shared with ``builder``)."""
     fast = copy.copy(builder)
     fast._modules = dict(builder._modules)
+    fast.res1 = FoldedResBlock(builder.res1)
+    fast.res2 = FoldedResBlock(builder.res2)
     fast.out = ColumnSplitConv(builder.out)
-    fast.up1 = ChannelsLastUpBlock(builder.up1, contiguous_out=False)
-    fast.up2 = ChannelsLastUpBlock(builder.up2, contiguous_out=True)
+    fast.up1 = ChannelsLastUpBlock(builder.up1)
+    fast.up2 = ChannelsLastUpBlock(builder.up2)
+    return fast
+
+
+def cpu_actor(actor: Actor) -> Actor:
+    """A shallow copy of ``actor`` running its encoder's stages in channels-last memory
+    (:class:`ChannelsLastEncoder`; parameters shared with ``actor``)."""
+    fast = copy.copy(actor)
+    fast._modules = dict(actor._modules)
+    fast.encoder = ChannelsLastEncoder(actor.encoder)
     return fast
