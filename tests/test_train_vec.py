@@ -6,6 +6,7 @@ import argparse
 import json
 import shutil
 import warnings
+import zipfile
 
 import numpy as np
 import pytest
@@ -65,6 +66,8 @@ def test_checkpoint_loads_and_a_resumed_run_continues(trained, tmp_path):
     folder = tmp_path / "run"
     shutil.copytree(cfg.output, folder)
     assert json.loads((folder / "checkpoints" / "last.json").read_text())["num_timesteps"] == STEPS
+    saved = json.loads(zipfile.ZipFile(folder / "checkpoints" / "last.zip").read("data"))
+    assert "_last_obs" not in saved and "_last_original_obs" not in saved  # the new envs are reset instead
     loaded = SAC.load(folder / "checkpoints" / "last.zip", device="cpu")
     obs = {k: np.zeros((ENVS, 3, 16, 16), np.uint8) for k in ("moving", "style")}
     np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0],

@@ -98,10 +98,16 @@ class GenerativeCallback(BaseCallback):
         return values
 
 
+#: What ``last.zip`` leaves out: the envs' latest observations (4 MB each for 8 envs at 256 px,
+#: which took the file past 16 MB). A resumed run's new envs are reset instead.
+UNSAVED = ("_last_obs", "_last_original_obs")
+
+
 class CheckpointCallback(BaseCallback):
     """Atomic checkpoints every ``every`` env steps (and on demand with :meth:`save`).
 
-    Writes ``<dir>/last.zip`` (SB3 model: policy, optimizers, temperature, step count),
+    Writes ``<dir>/last.zip`` (SB3 model: policy, optimizers, temperature, step count; not
+    :data:`UNSAVED`),
     ``<dir>/generative.pt`` (generative optimizer state and step count) and, with
     ``save_replay``, ``<dir>/replay.pkl``; each file is written under a temporary name and
     renamed, so a crash leaves the previous complete file. ``last.json`` records the step.
@@ -141,7 +147,7 @@ class CheckpointCallback(BaseCallback):
         atomic_write(self.directory / GENERATIVE_STATE, lambda tmp: th.save(gen, tmp), sync=True)
         if self.save_replay and model.replay_buffer is not None:
             atomic_write(self.directory / "replay.pkl", lambda tmp: model.save_replay_buffer(tmp), sync=True)
-        atomic_write(self.directory / "last.zip", lambda tmp: model.save(tmp), sync=True)
+        atomic_write(self.directory / "last.zip", lambda tmp: model.save(tmp, exclude=UNSAVED), sync=True)
         info = {"num_timesteps": model.num_timesteps, "replay": self.save_replay, "time": time.time()}
         atomic_write(self.directory / "last.json", lambda tmp: tmp.write_text(json.dumps(info)), sync=True)
         self._last_saved = model.num_timesteps
