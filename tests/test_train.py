@@ -153,3 +153,12 @@ def test_time_limit_stops_on_time_with_a_loadable_checkpoint(tmp_path):
     saved = json.loads((run.directory / "checkpoints" / "last.json").read_text())["num_timesteps"]
     assert saved == run.model.num_timesteps
     assert load_checkpoint(run.directory / "final.pt")[2]["num_timesteps"] == saved
+
+
+def test_time_limit_keeps_the_time_the_end_of_training_takes():
+    from agents.sac.callbacks import TimeLimitCallback
+
+    for reserve, goes_on in ((0.0, True), (59.0, True), (61.0, False)):  # a 1-minute budget
+        limit = TimeLimitCallback(1.0, reserve=lambda r=reserve: r)
+        limit._on_training_start()
+        assert limit._on_step() is goes_on and limit.stopped is not goes_on

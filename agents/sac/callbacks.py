@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +196,11 @@ class EvalCallback(BaseCallback):
         self.image_every = image_every
         self.steps = steps
         self.history: list[dict[str, Any]] = []
+        self.seconds = {"evaluate": 0.0, "picture": 0.0}  # wall time of the latest of each
+
+    def end_seconds(self) -> float:
+        """About how long the end of training takes here: one evaluation and one picture."""
+        return self.seconds["evaluate"] + self.seconds["picture"]
 
     def _on_training_start(self) -> None:
         if not any(h["step"] == self.num_timesteps for h in self._read_history()):
@@ -223,7 +229,9 @@ class EvalCallback(BaseCallback):
     def evaluate(self) -> dict[str, Any]:
         if not self.pairs:
             return {}
+        start = time.monotonic()
         result = evaluate_pairs(self.model, self.env, self.pairs, self.steps)
+        self.seconds["evaluate"] = time.monotonic() - start
         entry = {"step": int(self.num_timesteps), "mean_reward": result["mean_reward"],
                  "final_style_loss": result["final_style_loss"], "per_pair": result["per_pair"]}
         self.history.append(entry)
@@ -239,7 +247,9 @@ class EvalCallback(BaseCallback):
     def picture(self) -> np.ndarray | None:
         if not self.pairs:
             return None
+        start = time.monotonic()
         result = evaluate_pairs(self.model, self.env, self.pairs[:1], self.steps, keep_images=1)
+        self.seconds["picture"] = time.monotonic() - start
         strip = np.asarray(hstack(result["sequences"][0]))  # content | style | steps, (H, W_total, 3)
         save_png(strip, self.directory / "samples" / f"step_{self.num_timesteps:07d}.png")
         self.logger.record("samples/sequence", Image(strip, "HWC"), exclude=("stdout", "log", "json", "csv"))
@@ -248,17 +258,21 @@ class EvalCallback(BaseCallback):
 
 
 class TimeLimitCallback(BaseCallback):
-    """Stops ``learn`` once ``minutes`` have passed since training started.
+    """Stops ``learn`` so that it ends within ``minutes`` of its start.
 
-    The step under way finishes; the trainer then writes its checkpoint and ``final.pt``, so
-    leave a little time (seconds) after the limit for those writes.
+    Put it first among the callbacks, so that its clock starts before the others' start-up work
+    (the first held-back evaluation). It stops training once the time left is what ``reserve``
+    says the end of training will take (the final evaluation); the step under way finishes and
+    the trainer then writes its checkpoint and ``final.pt`` (seconds).
 
-    :param minutes: wall-clock budget of training
+    :param minutes: wall-clock budget of ``learn``
+    :param reserve: seconds to keep for the end of training (called at every step)
     """
 
-    def __init__(self, minutes: float, verbose: int = 0) -> None:
+    def __init__(self, minutes: float, reserve: Callable[[], float] = lambda: 0.0, verbose: int = 0) -> None:
         super().__init__(verbose)
         self.seconds = minutes * 60.0
+        self.reserve = reserve
         self.start = 0.0
         self.stopped = False
 
@@ -266,7 +280,7 @@ class TimeLimitCallback(BaseCallback):
         self.start = time.monotonic()
 
     def _on_step(self) -> bool:
-        if time.monotonic() - self.start < self.seconds:
+        if time.monotonic() - self.start + self.reserve() < self.seconds:
             return True
         self.stopped = True
         if self.verbose:

@@ -66,8 +66,8 @@ class TrainConfig:
     :param init: initial actor+builder for fine-tuning: ``"default"`` (the shipped checkpoint), a
         styleenv checkpoint file or the released model's folder (``None``: train from scratch)
     :param threads: torch CPU threads (0: automatic, torch's default capped at the free cores)
-    :param time_limit: minutes of training after which the run stops cleanly, saving a checkpoint
-        and ``final.pt`` (0: no limit); the time left is counted from the start of ``learn``
+    :param time_limit: minutes within which ``learn`` (training and its first and last held-back
+        evaluations) stops cleanly, saving a checkpoint and ``final.pt`` (0: no limit)
     :param progress: show a progress bar
     """
 

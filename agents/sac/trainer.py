@@ -241,8 +241,8 @@ def learn(run: Run, progress: bool | None = None) -> Run:
     model, config = run.model, run.config
     remaining = config.total_steps - model.num_timesteps
     callbacks = [run.generative, run.checkpoint, run.evaluation]
-    if config.time_limit > 0:
-        callbacks.append(TimeLimitCallback(config.time_limit, verbose=1))
+    if config.time_limit > 0:  # first: its clock includes the first evaluation; the last is reserved
+        callbacks.insert(0, TimeLimitCallback(config.time_limit, run.evaluation.end_seconds, verbose=1))
     if config.progress if progress is None else progress:
         callbacks.append(TqdmCallback())
     if remaining > 0:

@@ -43,7 +43,7 @@ _FLAGS = {
     "image_every": "env steps between sample pictures",
     "eval_every": "env steps between held-back evaluations",
     "threads": "torch CPU threads (0: automatic, at most the cores other processes leave free)",
-    "time_limit": "minutes of training, then a clean stop (checkpoint and final.pt written); 0: none",
+    "time_limit": "minutes of training and its held-back evaluations, then a clean stop (checkpoint and final.pt written); 0: none",
 }
 
 
