@@ -15,6 +15,7 @@ episodes are skipped; an episode is written only once complete.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -312,7 +313,9 @@ def _make_env(agent: Any, env_id: str, size: int, steps: int, device: torch.devi
     """The env an agent acts in (its ``wrap_env`` of the probe, if it has one) and the probe."""
     # the env's own pools are never drawn from (every reset pins a pair): one blank image each
     blank = [np.zeros((size, size, 3), np.uint8)]
-    base = gym.make(env_id, image_size=size, max_episode_steps=steps, device=device, content=blank, style=blank)
+    with warnings.catch_warnings():  # Gymnasium calls v0 "out of date" because v1 exists; v0 is the paper's env
+        warnings.filterwarnings("ignore", message=".*out of date", category=DeprecationWarning)
+        base = gym.make(env_id, image_size=size, max_episode_steps=steps, device=device, content=blank, style=blank)
     probe = Probe(base, net)
     wrap = getattr(agent, "wrap_env", None)
     return (wrap(probe) if callable(wrap) else probe), probe
