@@ -10,7 +10,7 @@ case) the modulated convolutions fold their modulation into the weights. Each fo
 the wrapped layer's parameters (shared, so later weight updates are seen, and the same
 state-dict keys) and agrees with it to float rounding; with autograd on they run plain.
 :func:`cpu_actor` and :func:`cpu_builder` swap them into the networks for inference.
-""""""
+"""
 
 from __future__ import annotations
 
