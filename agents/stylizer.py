@@ -47,8 +47,8 @@ class Stylizer:
     :param actor: the policy network
     :param builder: the decoder
     :param device: ``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda"``, ...
-    :param channels_last: run the convolutions in channels-last memory format; None (default):
-        on CUDA only (not faster on the CPUs measured)
+    :param channels_last: run the whole networks in channels-last memory format; None (default):
+        on CUDA only (on the CPU the CPU forms below choose the layout layer by layer: faster)
     :param tile: side of the tiles of the full-resolution layers, in units of 4 pixels; None
         (default): 128 (512-pixel tiles) on the CPU, 0 (every image whole) on CUDA
     :param cuda_graphs: replay deterministic steps from CUDA graphs (:mod:`agents.cuda_step`),
