@@ -23,6 +23,15 @@ def test_mean_std_uses_unbiased_variance_with_epsilon_inside_the_root():
     assert std.item() != pytest.approx(((x - 3.5) ** 2).mean().item() ** 0.5, rel=1e-3)  # not the biased one
 
 
+def test_mean_std_takes_any_memory_layout():
+    x = torch.randn(2, 5, 6, 7) * 3 + 1
+    mean, std = mean_std(x)
+    last_mean, last_std = mean_std(x.contiguous(memory_format=torch.channels_last))
+    torch.testing.assert_close(last_mean, mean)
+    torch.testing.assert_close(last_std, std)
+    torch.testing.assert_close(std.flatten(), (x.flatten(2).var(dim=2) + 1e-5).sqrt().flatten())
+
+
 def test_adain_gives_content_the_style_statistics():
     gen = torch.Generator().manual_seed(0)
     content = torch.randn(2, 4, 5, 6, generator=gen)
