@@ -37,6 +37,7 @@ def test_training_runs_and_losses_are_finite(trained):
     assert all(math.isfinite(v) for v in losses.values())
     history = [json.loads(x) for x in (run.directory / "eval.jsonl").read_text().splitlines()]
     assert [h["step"] for h in history] == [0, 20] and all(math.isfinite(h["mean_reward"]) for h in history)
+    assert all(h["seconds"] >= 0 for h in history)  # what a resumed run's time limit reserves for its last one
     assert list((run.directory / "tb").rglob("events.out.tfevents*"))
 
 

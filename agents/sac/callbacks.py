@@ -174,7 +174,8 @@ class EvalCallback(BaseCallback):
 
     Every ``eval_every`` steps (and at the start and end) the deterministic policy runs on the
     held-back pairs; ``eval/mean_reward`` and ``eval/final_style_loss`` are logged and appended
-    to ``<dir>/eval.jsonl``. Every ``image_every`` steps a sequence strip of the first pair
+    to ``<dir>/eval.jsonl`` with the evaluation's wall time (``seconds``: what
+    :meth:`end_seconds` reads back when a run resumes). Every ``image_every`` steps a sequence strip of the first pair
     (content | style | steps) goes to TensorBoard (``samples/sequence``) and to
     ``<dir>/samples/step_<n>.png``.
 
@@ -203,7 +204,10 @@ class EvalCallback(BaseCallback):
         return self.seconds["evaluate"] + self.seconds["picture"]
 
     def _on_training_start(self) -> None:
-        if not any(h["step"] == self.num_timesteps for h in self._read_history()):
+        history = self._read_history()
+        if history and "seconds" in history[-1]:  # a resumed run: what its last evaluation took
+            self.seconds["evaluate"] = history[-1]["seconds"]
+        if not any(h["step"] == self.num_timesteps for h in history):
             self.evaluate()
         self.picture()
 
@@ -233,7 +237,8 @@ class EvalCallback(BaseCallback):
         result = evaluate_pairs(self.model, self.env, self.pairs, self.steps)
         self.seconds["evaluate"] = time.monotonic() - start
         entry = {"step": int(self.num_timesteps), "mean_reward": result["mean_reward"],
-                 "final_style_loss": result["final_style_loss"], "per_pair": result["per_pair"]}
+                 "final_style_loss": result["final_style_loss"], "per_pair": result["per_pair"],
+                 "seconds": round(self.seconds["evaluate"], 2)}
         self.history.append(entry)
         self.directory.mkdir(parents=True, exist_ok=True)
         with open(self.directory / "eval.jsonl", "a") as f:
