@@ -23,3 +23,28 @@ def test_contrastive_loss_prefers_matching_styles():
 def test_uncertainty_weighting_at_initialisation():
     value = losses.uncertainty_weighted(torch.tensor([2.0, 4.0]), torch.ones(2))
     assert value.item() == pytest.approx(0.5 * 2 + 0.5 * 4 + 2 * np.log(2))
+
+
+def test_generative_content_weight_scales_only_the_weighted_content_term():
+    from agents.networks import Actor, Builder
+    from agents.sac.generative import generative_losses
+    from styleenv import losses as env_losses
+    from styleenv.vgg import STYLE_TAPS, LossNetwork, _published_sequential
+
+    torch.manual_seed(0)
+    vgg = _published_sequential()
+    for conv in vgg[1:]:
+        if isinstance(conv, torch.nn.Conv2d):
+            torch.nn.init.kaiming_normal_(conv.weight)  # keeps the features' scale through the layers
+    net = LossNetwork(vgg.state_dict())
+    actor, builder, p = Actor(), Builder(), torch.ones(3)
+    moving, style = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    stats = env_losses.style_stats(net(style, STYLE_TAPS))
+    runs = []
+    for weight in (1.0, 3.0):
+        torch.manual_seed(1)  # the same sampled latents
+        runs.append(generative_losses(actor, builder, p, net, moving, style, stats, content_weight=weight))
+    torch.testing.assert_close(runs[0].terms, runs[1].terms)
+    # p = 1: each term enters as 0.5 * weight * L, so the totals differ by 0.5 * (3 - 1) * L_content
+    assert (runs[1].total - runs[0].total).item() == pytest.approx(runs[0].terms[0].item(), rel=1e-4)
+    assert runs[0].terms[0].item() > 1e-3

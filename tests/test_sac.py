@@ -152,6 +152,8 @@ def test_config_file_overrides_and_errors(tmp_path):
         load_config(None, {"imagesize": 3})
     with pytest.raises(ConfigError, match="multiple of 4"):
         load_config(None, {"image_size": 30})
+    with pytest.raises(ConfigError, match="generative_content_weight must be positive"):
+        load_config(None, {"generative_content_weight": 0})
     bad = tmp_path / "bad.toml"
     bad.write_text("image_size = = 3")
     with pytest.raises(ConfigError, match="TOML"):

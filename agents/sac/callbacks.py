@@ -43,14 +43,16 @@ class GenerativeCallback(BaseCallback):
     :param every: one generative step per this many SAC gradient steps (0 disables)
     :param batch_size: replay batch (default: the model's)
     :param content_cache_mb: memory budget of the content-target cache (0: recompute)
+    :param content_weight: factor on the content loss before the weighting (1: the release)
     """
 
     def __init__(self, net: LossNetwork, every: int = 1, batch_size: int | None = None,
-                 content_cache_mb: float = 1024.0, verbose: int = 0) -> None:
+                 content_cache_mb: float = 1024.0, content_weight: float = 1.0, verbose: int = 0) -> None:
         super().__init__(verbose)
         self.net = net
         self.every = every
         self.batch_size = batch_size
+        self.content_weight = content_weight
         self.cache = StyleStatsCache(net)
         self.content_cache = ContentTargetCache(net, content_cache_mb)
         self.n_steps = 0
@@ -84,7 +86,7 @@ class GenerativeCallback(BaseCallback):
         target = self.content_cache.batch(moving, moving_keys)
         policy.actor.net.train()
         out = generative_losses(policy.actor.net, policy.builder, policy.loss_weights, self.net, moving, style,
-                                stats, target)
+                                stats, target, self.content_weight)
         policy.generative_optimizer.zero_grad()
         out.total.backward()
         policy.generative_optimizer.step()

@@ -44,6 +44,8 @@ class TrainConfig:
     :param buffer_size: replay transitions
     :param batch_size: replay batch
     :param generative_batch_size: replay batch of the generative update (0: ``batch_size``)
+    :param generative_content_weight: factor on the content loss inside the generative update's
+        uncertainty weighting (1: the release); above 1 keeps more of the photo per step
     :param learning_starts: warm-up steps of uniform latent actions before updates
     :param tau: target smoothing
     :param gamma: discount
@@ -89,6 +91,7 @@ class TrainConfig:
     buffer_size: int = 5_000
     batch_size: int = 8
     generative_batch_size: int = 0
+    generative_content_weight: float = 1.0
     learning_starts: int = 8
     tau: float = 0.005
     gamma: float = 0.99
@@ -127,6 +130,8 @@ class TrainConfig:
             raise ConfigError("generative_batch_size and time_limit must not be negative")
         if self.actor_lr <= 0 or self.learning_rate <= 0 or self.generative_lr <= 0:
             raise ConfigError("learning rates must be positive")
+        if not self.generative_content_weight > 0:
+            raise ConfigError(f"generative_content_weight must be positive, got {self.generative_content_weight}")
         if self.action_dtype not in ("float16", "float32"):
             raise ConfigError(f"action_dtype must be float16 or float32, got {self.action_dtype!r}")
         if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):

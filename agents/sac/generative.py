@@ -144,6 +144,7 @@ def generative_losses(
     style: th.Tensor,
     style_stats: Stats,
     content_target: th.Tensor | None = None,
+    content_weight: float = 1.0,
 ) -> GenerativeLosses:
     """The uncertainty-weighted generative loss of a batch.
 
@@ -155,6 +156,7 @@ def generative_losses(
     :param style: ``(N, 3, H, W)`` float in [0, 1]
     :param style_stats: VGG statistics of ``style`` (:class:`StyleStatsCache`)
     :param content_target: relu4_1 of ``moving`` (:class:`ContentTargetCache`); computed if None
+    :param content_weight: factor on the content loss before the weighting (1: the release)
     """
     code = actor.encode_style(style)
     mean, logvar = actor(moving, code)  # (N, 64, H/4, W/4) each
@@ -171,4 +173,5 @@ def generative_losses(
         list(code.feature_maps()), list(code.modulations()),
     )
     terms = th.stack([l_content, l_style, l_contrast])
-    return GenerativeLosses(agent_losses.uncertainty_weighted(terms, p), terms.detach())
+    scaled = th.stack([content_weight * l_content, l_style, l_contrast])
+    return GenerativeLosses(agent_losses.uncertainty_weighted(scaled, p), terms.detach())

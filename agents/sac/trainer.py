@@ -184,7 +184,8 @@ def build(config: TrainConfig, resume: bool = False, verbose: int = 0) -> Run:
         refill_replay(model, max(config.learning_starts, config.batch_size, config.generative_batch_size))
     net = loss_network(device)
     generative = GenerativeCallback(net, every=config.generative_every,
-                                    batch_size=config.generative_batch_size or None)
+                                    batch_size=config.generative_batch_size or None,
+                                    content_weight=config.generative_content_weight)
     if resumed:
         load_generative_state(ckpt_dir, model, generative)
     checkpoint = CheckpointCallback(ckpt_dir, config.checkpoint_every, config.save_replay, generative, verbose)
