@@ -254,7 +254,7 @@ def _float_grey_to_uint8(arr: np.ndarray, name: str | Path) -> np.ndarray:
 
 def _grey_array_to_rgb(arr: np.ndarray) -> Image.Image:
     """``(H, W)`` uint8 -> RGB image."""
-    return Image.fromarray(np.ascontiguousarray(arr), mode="L").convert("RGB")
+    return Image.fromarray(np.ascontiguousarray(arr)).convert("RGB")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -309,8 +309,8 @@ def _array_to_rgb(arr: np.ndarray, limit: int, channels_first: bool | None, name
     if channels == 1:
         return _grey_array_to_rgb(data[:, :, 0])
     if channels == 4:
-        return _flatten(Image.fromarray(data, mode="RGBA"))
-    return Image.fromarray(data, mode="RGB")
+        return _flatten(Image.fromarray(data))
+    return Image.fromarray(data)
 
 
 def _tensor_to_rgb(t: torch.Tensor, limit: int) -> Image.Image:

@@ -82,7 +82,7 @@ def to_hwc(pixels: np.ndarray) -> np.ndarray:
 def to_pil(pixels: np.ndarray | torch.Tensor) -> Image.Image:
     """``(3, H, W)`` uint8 pixels (a numpy array or a CPU tensor) -> an RGB image."""
     array = pixels.numpy() if isinstance(pixels, torch.Tensor) else pixels
-    return Image.fromarray(to_hwc(array), mode="RGB")
+    return Image.fromarray(to_hwc(array))
 
 
 def to_chw_uint8(img: Image.Image) -> np.ndarray:

@@ -193,7 +193,7 @@ def save_png(img: ImageLike, path: str | Path, colours: int | None = None) -> Pa
 def save_gif(frames: Sequence[ImageLike], path: str | Path, duration_ms: int = 300, loop: int = 0) -> Path:
     """Write an animated GIF, atomically. Frames are resized to the first frame's size.
 
-    :param frames: at least one frame
+    :param frames: at least one frame; palette images (:func:`gif_frame`) are written as they are
     :param path: the destination
     :param duration_ms: display time of each frame
     :param loop: number of repetitions, 0 for forever
@@ -201,9 +201,9 @@ def save_gif(frames: Sequence[ImageLike], path: str | Path, duration_ms: int = 3
     """
     if not frames:
         raise ValueError("save_gif needs at least one frame")
-    pics = [_rgb(f) for f in frames]
+    pics = [f if isinstance(f, Image.Image) and f.mode == "P" else _rgb(f) for f in frames]
     size = pics[0].size
-    pics = [p if p.size == size else p.resize(size, Image.Resampling.LANCZOS) for p in pics]
+    pics = [p if p.size == size else p.convert("RGB").resize(size, Image.Resampling.LANCZOS) for p in pics]
 
     def write(tmp: Path) -> None:
         pics[0].save(
@@ -211,6 +211,12 @@ def save_gif(frames: Sequence[ImageLike], path: str | Path, duration_ms: int = 3
         )
 
     return atomic_write(path, write)
+
+
+def gif_frame(img: ImageLike) -> Image.Image:
+    """A GIF frame as a 256-colour palette image: the conversion the GIF writer makes of an RGB
+    frame, done early so that a sequence's frames are held in a third of the memory."""
+    return _rgb(img).convert("P", palette=Image.Palette.ADAPTIVE)
 
 
 #: Most pictures a contact sheet shows after content and style (a wider request is sampled).
@@ -242,8 +248,8 @@ class SequenceFolder:
     Files go into a temporary folder beside ``target`` (named by
     :func:`styleenv.files.temporary_name`), renamed onto it by :meth:`finish`; an error or
     interruption removes the temporary folder, so ``target`` is either complete or untouched.
-    Steps are written as they arrive; only the kept steps and the (shrunk) GIF frames are held in
-    memory.
+    Steps are written as they arrive; only the kept steps and the GIF frames (shrunk to
+    ``gif_side``, as palette images: :func:`gif_frame`) are held in memory.
 
     :param target: the folder to create (replaced if it exists)
     :param content: the content image (first GIF frame and first sheet picture)
@@ -275,11 +281,11 @@ class SequenceFolder:
             shutil.rmtree(self.staging, ignore_errors=True)
 
     def _gif_frame(self, img: Image.Image) -> Image.Image:
-        if max(img.size) <= self.gif_side:
-            return img
-        scale = self.gif_side / max(img.size)
-        size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
-        return img.resize(size, Image.Resampling.LANCZOS)
+        if max(img.size) > self.gif_side:
+            scale = self.gif_side / max(img.size)
+            img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
+                             Image.Resampling.LANCZOS)
+        return gif_frame(img)
 
     def add(self, step: int, img: ImageLike) -> None:
         """Write step ``step``'s image (:func:`step_name`)."""

@@ -32,7 +32,7 @@ def _gradient(width: int = 32, height: int = 24) -> Image.Image:
     x = np.linspace(0, 255, width, dtype=np.float32)[None, :]
     y = np.linspace(0, 255, height, dtype=np.float32)[:, None]
     arr = np.stack([np.broadcast_to(x, (height, width)), np.broadcast_to(y, (height, width)), np.full((height, width), 90.0)], -1)
-    return Image.fromarray(arr.astype(np.uint8), mode="RGB")
+    return Image.fromarray(arr.astype(np.uint8))
 
 
 def _png_rgb16(path: Path, arr: np.ndarray) -> None:
@@ -61,7 +61,7 @@ def test_rgb_png_round_trip(tmp_path):
 
 
 def test_grey_becomes_three_equal_channels(tmp_path):
-    Image.fromarray(np.array([[0, 100], [200, 255]], np.uint8), mode="L").save(tmp_path / "g.png")
+    Image.fromarray(np.array([[0, 100], [200, 255]], np.uint8)).save(tmp_path / "g.png")
     arr = _pixels(load_image(tmp_path / "g.png"))
     assert arr.shape == (2, 2, 3)
     assert np.array_equal(arr[..., 0], [[0, 100], [200, 255]])
@@ -73,7 +73,7 @@ def test_rgba_is_composited_on_white(tmp_path):
     arr[0, 0] = (255, 0, 0, 255)  # opaque red
     arr[0, 1] = (255, 0, 0, 0)  # fully transparent
     arr[1, 0] = (0, 0, 0, 128)  # half-transparent black -> mid grey
-    Image.fromarray(arr, mode="RGBA").save(tmp_path / "t.png")
+    Image.fromarray(arr).save(tmp_path / "t.png")
     out = _pixels(load_image(tmp_path / "t.png"))
     assert tuple(out[0, 0]) == (255, 0, 0)
     assert tuple(out[0, 1]) == (255, 255, 255)
@@ -138,11 +138,11 @@ def test_sixteen_bit_rgb_png(tmp_path):
 
 
 def test_int32_and_float_modes():
-    wide = Image.fromarray(np.array([[0, 65535]], np.int32), mode="I")
+    wide = Image.fromarray(np.array([[0, 65535]], np.int32))
     assert list(_pixels(load_image(wide))[0, :, 0]) == [0, 255]
-    small = Image.fromarray(np.array([[0, 200]], np.int32), mode="I")
+    small = Image.fromarray(np.array([[0, 200]], np.int32))
     assert list(_pixels(load_image(small))[0, :, 0]) == [0, 200]
-    flt = Image.fromarray(np.array([[0.0, 0.5, 1.0]], np.float32), mode="F")
+    flt = Image.fromarray(np.array([[0.0, 0.5, 1.0]], np.float32))
     assert list(_pixels(load_image(flt))[0, :, 0]) == [0, 128, 255]
 
 

@@ -94,3 +94,20 @@ def test_save_png_with_a_palette_is_smaller(tmp_path):
     with Image.open(small) as pic:
         assert pic.mode == "P" and len(pic.getcolors()) <= 16 and pic.size == (64, 64)
     assert small.stat().st_size < full.stat().st_size
+
+
+def test_palette_frames_make_the_same_gif_as_rgb_frames(tmp_path):
+    from styleenv.visual import SequenceFolder, gif_frame
+
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[0:48, 0:64]
+    frames = [Image.fromarray((np.stack([xx * k, yy * 3, xx + yy], -1) + rng.integers(0, 40, (48, 64, 3))).astype(np.uint8))
+              for k in range(1, 5)]
+    rgb = save_gif(frames, tmp_path / "rgb.gif").read_bytes()
+    assert save_gif([gif_frame(f) for f in frames], tmp_path / "p.gif").read_bytes() == rgb
+    with SequenceFolder(tmp_path / "seq", frames[0], keep=[1], steps=3) as folder:
+        for step, frame in enumerate(frames[1:], 1):
+            folder.add(step, frame)
+        assert all(f.mode == "P" for f in folder.frames)  # a third of the memory of RGB frames
+        files = folder.finish(frames[0])
+    assert (tmp_path / "seq" / "sequence.gif").read_bytes() == rgb and files["gif"].endswith("sequence.gif")

@@ -48,7 +48,7 @@ def procedural_content(seed: int, size: int = 256) -> Image.Image:
         _shore_trees(img, size, rng, horizon, night)
     else:
         _hills_and_village(img, size, rng, horizon, night)
-    pic = Image.fromarray(canvas_to_uint8(img), mode="RGB")
+    pic = Image.fromarray(canvas_to_uint8(img))
     return pic
 
 
@@ -160,7 +160,7 @@ def _lake(img, size, rng, horizon, sky_top) -> None:
 
 def _shore_trees(img, size, rng, horizon, night) -> None:
     """A few conifers on one bank of the lake, reflected in the water."""
-    pic = Image.fromarray(canvas_to_uint8(img), mode="RGB")
+    pic = Image.fromarray(canvas_to_uint8(img))
     draw = ImageDraw.Draw(pic)
     side = rng.random() < 0.5
     h0 = horizon * size
@@ -203,7 +203,7 @@ def _hills_and_village(img, size, rng, horizon, night) -> None:
         img += (colour * texture * shade - img) * inside[..., None]
         hill_lines.append(line)
     front = hill_lines[-1]
-    pic = Image.fromarray(canvas_to_uint8(img), mode="RGB")
+    pic = Image.fromarray(canvas_to_uint8(img))
     draw = ImageDraw.Draw(pic)
     objects = []
     for _ in range(int(rng.integers(2, 5))):

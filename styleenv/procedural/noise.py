@@ -16,7 +16,7 @@ def check_arguments(seed: int, size: int) -> None:
 def smooth_noise(size: int, cells: int, rng: np.random.Generator) -> np.ndarray:
     """Value noise in ``[0, 1]``: a ``cells x cells`` random grid upsampled bicubically to ``size``."""
     grid = rng.random((cells + 1, cells + 1)).astype(np.float32)
-    big = Image.fromarray(grid, mode="F").resize((size, size), Image.Resampling.BICUBIC)
+    big = Image.fromarray(grid).resize((size, size), Image.Resampling.BICUBIC)
     return np.asarray(big, dtype=np.float32)
 
 

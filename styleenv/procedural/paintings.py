@@ -40,7 +40,7 @@ def procedural_style(seed: int, size: int = 256) -> Image.Image:
     painter = painters[seed % len(painters)]
     img = painter(size, rng, palette)
     img = _canvas_grain(img, size, rng)
-    return Image.fromarray(canvas_to_uint8(img), mode="RGB")
+    return Image.fromarray(canvas_to_uint8(img))
 
 
 def _palette(rng: np.random.Generator) -> np.ndarray:
@@ -189,7 +189,7 @@ def _circles(size, rng, palette) -> np.ndarray:
     """An abstract composition of overlapping concentric rings and bars on a textured ground."""
     noise = fractal_noise(size, rng, base_cells=4, octaves=3)
     img = gradient_map(0.3 + 0.15 * noise, palette[[0, 1, 0]])
-    pic = Image.fromarray(canvas_to_uint8(img), mode="RGB")
+    pic = Image.fromarray(canvas_to_uint8(img))
     draw = ImageDraw.Draw(pic)
     for _ in range(int(rng.integers(3, 7))):
         x0, y0, x1, y1 = rng.random(4) * size
