@@ -165,7 +165,7 @@ def test_bad_files_in_a_folder(tmp_path):
 
 def test_odd_images_are_converted_and_upscaled(tmp_path):
     Image.fromarray(np.full((8, 12), 200, np.uint8)).save(tmp_path / "grey.png")  # tiny grey
-    Image.fromarray(np.full((20, 20, 4), 90, np.uint8), "RGBA").save(tmp_path / "alpha.png")
+    Image.fromarray(np.full((20, 20, 4), 90, np.uint8)).save(tmp_path / "alpha.png")
     Image.fromarray(np.full((20, 30), 40000, np.uint16)).save(tmp_path / "deep.png")  # 16-bit
     env = StyleTransferEnv(image_size=SIZE, content=tmp_path, style=[tmp_path / "alpha.png"])
     for seed in range(6):
