@@ -10,6 +10,10 @@ and its card ``rlministyler.json``: sha256, and per training stage the command, 
 wall time and held-back reward history (``eval.jsonl``); with ``--eval``, the per-agent,
 per-step means of an evaluate output folder's ``rows.csv`` over the held-back pairs.
 
+``--average SNAPSHOT[:WEIGHT] ...`` ships the weighted mean of several snapshots of the run
+(copies of its ``last.zip`` at earlier steps, or ``.pt`` files) instead of its last weights; the
+card's last stage lists them with their sha256 and normalised weights.
+
 A run that started from an earlier checkpoint (its config's ``init``) passes that checkpoint's
 card with ``--continues``: its stages come first, after checking that its sha256 is the init
 file's and that it held back the same files. ``--card-only`` rewrites the card of an already
@@ -26,20 +30,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-
-def policy_networks(zip_path: Path):
-    """Actor and builder of an SB3 StylePolicy zip, loaded without unpickling (weights only)."""
-    from stable_baselines3.common.save_util import load_from_zip_file
-
-    from agents.networks import Actor, Builder
-
-    _, params, _ = load_from_zip_file(zip_path, device="cpu", load_data=False)
-    state = params["policy"]
-    actor, builder = Actor(), Builder()
-    actor.load_state_dict({k[len("actor.net."):]: v for k, v in state.items() if k.startswith("actor.net.")})
-    builder.load_state_dict({k[len("builder."):]: v for k, v in state.items() if k.startswith("builder.")})
-    return actor, builder
 
 
 def held_back(config: dict) -> dict:
@@ -99,11 +89,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hardware", default=None, help="what it trained on (e.g. 'one NVIDIA H200'), recorded in the card")
     parser.add_argument("--continues", type=Path, default=None,
                         help="card of the checkpoint the run started from (its training stages come first)")
+    parser.add_argument("--average", nargs="+", metavar="SNAPSHOT[:WEIGHT]", default=None,
+                        help="ship the weighted mean of these snapshots of the run (.zip or .pt) instead of last.zip")
     parser.add_argument("--out", type=Path, default=None, help="checkpoint path (default: the package's)")
     parser.add_argument("--card-only", action="store_true",
                         help="keep the checkpoint file as it is (same bytes) and rewrite its card only")
     args = parser.parse_args(argv)
 
+    from agents.averaging import average_networks, networks_from_sb3_zip, parse_source
     from agents.default import DEFAULT_CARD, DEFAULT_CHECKPOINT
     from agents.release import save_checkpoint
     from styleenv.weights import sha256_of
@@ -123,6 +116,14 @@ def main(argv: list[str] | None = None) -> int:
     stage = {"command": args.command, "env_steps": steps, "wall_hours": args.wall_hours, "hardware": args.hardware,
              "config": config,
              "heldout_reward_history": history}
+    sources = [parse_source(spec) for spec in args.average or ()]
+    for path, weight in sources:
+        if not Path(path).is_file() or not weight > 0:
+            parser.error(f"--average {path}:{weight}: needs an existing snapshot file and a positive weight")
+    if sources:
+        total = sum(weight for _, weight in sources)
+        stage["averaged"] = [{"file": Path(path).name, "sha256": sha256_of(Path(path)), "weight": weight / total}
+                             for path, weight in sources]
     if config.get("init") and Path(config["init"]).is_file():
         stage["init_sha256"] = sha256_of(Path(config["init"]))
     stages = [stage]
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     total_steps = sum(s["env_steps"] for s in stages)
     out = args.out or DEFAULT_CHECKPOINT
     if not args.card_only:
-        actor, builder = policy_networks(zip_path)
+        actor, builder = average_networks(sources) if sources else networks_from_sb3_zip(zip_path)
         meta = {"num_timesteps": total_steps, "image_size": config["image_size"], "source": "styleenv train (SB3 SAC)"}
         save_checkpoint(out, actor, builder, meta)
     elif not out.is_file():

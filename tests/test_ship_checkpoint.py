@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from agents.release import load_checkpoint
+from agents.networks import Actor, Builder
+from agents.release import load_checkpoint, save_checkpoint
 from agents.sac.config import load_config
 from agents.sac.trainer import build, learn
 from styleenv.weights import sha256_of
@@ -74,3 +75,25 @@ def test_continues_refuses_a_card_of_another_file(tmp_path):
     with pytest.raises(SystemExit, match="another file"):
         ship([str(tmp_path / "run2"), "--out", str(tmp_path / "second.pt"), "--command", "styleenv train",
               "--continues", str(other)])
+
+
+def test_average_ships_the_weighted_mean_of_snapshots(tmp_path):
+    ship = _script().main
+    run = _train(tmp_path / "run", 6)
+    snapshot = tmp_path / "snap.zip"
+    snapshot.write_bytes((tmp_path / "run" / "checkpoints" / "last.zip").read_bytes())
+    torch.manual_seed(3)
+    other_actor, other_builder = Actor(), Builder()
+    save_checkpoint(tmp_path / "other.pt", other_actor, other_builder)
+    out = tmp_path / "soup.pt"
+    assert ship([str(tmp_path / "run"), "--out", str(out), "--command", "styleenv train",
+                 "--average", f"{snapshot}:3", f"{tmp_path / 'other.pt'}:1"]) == 0
+    stage = json.loads(out.with_suffix(".json").read_text())["training"]["stages"][-1]
+    assert [(s["file"], s["weight"]) for s in stage["averaged"]] == [("snap.zip", 0.75), ("other.pt", 0.25)]
+    assert stage["averaged"][0]["sha256"] == sha256_of(snapshot)
+    actor, _, _ = load_checkpoint(out)
+    trained = run.model.policy.networks[0].state_dict()
+    for key, value in actor.state_dict().items():
+        torch.testing.assert_close(value, 0.75 * trained[key] + 0.25 * other_actor.state_dict()[key])
+    with pytest.raises(SystemExit):
+        ship([str(tmp_path / "run"), "--out", str(out), "--average", f"{snapshot}:0"])

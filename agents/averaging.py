@@ -1,0 +1,80 @@
+"""Weight averaging of checkpoints from one training trajectory (tail averaging, model soups).
+
+Two snapshots of the same run sit in one basin of the loss surface, so the element-wise
+weighted mean of their parameters is a network too, often smoother than either. A source is
+an SB3 zip written by ``styleenv train`` (``checkpoints/last.zip`` or a copy of it) or a
+``.pt`` file of :func:`agents.release.save_checkpoint`; zips are read weights-only, nothing
+in them is unpickled.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from agents.networks import Actor, Builder
+from agents.release import CheckpointError, load_checkpoint
+
+
+def networks_from_sb3_zip(path: str | os.PathLike) -> tuple[Actor, Builder]:
+    """Actor and builder of a ``StylePolicy`` zip saved by SB3, without unpickling its data.
+
+    :param path: the ``.zip`` file
+    :return: ``(actor, builder)`` on the CPU, in eval mode
+    :raises CheckpointError: missing file, or a zip without the policy's actor and builder
+    """
+    from stable_baselines3.common.save_util import load_from_zip_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such SB3 zip (styleenv train writes RUN/checkpoints/last.zip)")
+    _, params, _ = load_from_zip_file(path, device="cpu", load_data=False)
+    state = (params or {}).get("policy", {})
+    actor_state = {k[len("actor.net."):]: v for k, v in state.items() if k.startswith("actor.net.")}
+    builder_state = {k[len("builder."):]: v for k, v in state.items() if k.startswith("builder.")}
+    if not actor_state or not builder_state:
+        raise CheckpointError(f"{path}: not a styleenv SAC policy (no actor.net.* / builder.* weights)")
+    actor, builder = Actor(), Builder()
+    actor.load_state_dict(actor_state)
+    builder.load_state_dict(builder_state)
+    return actor.eval(), builder.eval()
+
+
+def load_networks(path: str | os.PathLike) -> tuple[Actor, Builder]:
+    """Actor and builder of a ``.zip`` (SB3) or ``.pt`` (styleenv) checkpoint, on the CPU."""
+    if str(path).endswith(".zip"):
+        return networks_from_sb3_zip(path)
+    actor, builder, _ = load_checkpoint(path)
+    return actor, builder
+
+
+def average_networks(sources: list[tuple[str | os.PathLike, float]]) -> tuple[Actor, Builder]:
+    """The weighted mean of several checkpoints' actor and builder parameters.
+
+    :param sources: ``(path, weight)`` pairs; weights are positive and are normalised to sum to 1
+    :return: ``(actor, builder)`` holding the averaged parameters, on the CPU, in eval mode
+    :raises ValueError: no sources, or a weight that is not positive
+    """
+    if not sources:
+        raise ValueError("average_networks: give at least one checkpoint")
+    if any(not weight > 0 for _, weight in sources):
+        raise ValueError(f"average_networks: weights must be positive, got {[w for _, w in sources]}")
+    total = sum(weight for _, weight in sources)
+    loaded = [(load_networks(path), weight / total) for path, weight in sources]
+    actor, builder = Actor().eval(), Builder().eval()
+    for index, target in enumerate((actor, builder)):
+        states = [(nets[index].state_dict(), share) for nets, share in loaded]
+        target.load_state_dict({key: sum(state[key] * share for state, share in states) for key in states[0][0]})
+    return actor, builder
+
+
+def parse_source(spec: str) -> tuple[str, float]:
+    """``PATH`` or ``PATH:WEIGHT`` (weight 1 when omitted) as ``(path, weight)``."""
+    path, sep, weight = spec.rpartition(":")
+    if sep and path:
+        try:
+            return path, float(weight)
+        except ValueError:
+            pass
+    return spec, 1.0
+
