@@ -76,9 +76,8 @@ RULES = [
          append="--set total_steps=10"),
     Rule(r"^styleenv train --config configs/default-checkpoint",
          "reads the shared data folder, which a fresh clone has not: must fail with one line", fails=True),
-    Rule(r"^styleenv train --output training/default-checkpoint-stage3 --resume --device cuda",
-         "continues the shipped checkpoint's GPU slice: without a GPU must fail in one line; with one, a few "
-         "seconds", cuda=True, replace=[(r"--time-limit \d+", "--time-limit 0.05")]),
+    Rule(r"^python scripts/ship_checkpoint\.py",
+         "the run folder and snapshots it names stay outside the repository: must fail with one line", fails=True),
     Rule(r"^styleenv evaluate .*release:released/",
          "a fresh clone has not the released weights: fails with one line; then without them, at 32 px",
          fails=True, replace=[(r" release:released/", "")], append="--sizes 32 --steps 2"),
