@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from stable_baselines3 import SAC
 
 from agents.sac.config import load_config
@@ -90,6 +91,21 @@ def test_cli_bad_input_exits_2(capsys):
     assert main(["train", "--config", "configs/tiny.toml", "--set", "no_such_key=1"]) == 2
     assert "unknown config key" in capsys.readouterr().err
     assert main(["train", "--config", "/nonexistent.toml"]) == 2
+
+
+def test_cli_missing_data_folder_in_a_list_exits_2(tmp_path, capsys):
+    from styleenv_cli.main import main
+
+    present, missing = tmp_path / "photos", tmp_path / "no-such-folder"
+    present.mkdir()
+    for i in range(3):
+        Image.fromarray(np.full((40, 40, 3), 60 * i, dtype=np.uint8)).save(present / f"{i}.png")
+    argv = ["train", "--config", "configs/tiny.toml", "--output", str(tmp_path / "run"),
+            "--set", f'content=["{present}", "{missing}"]', "--set", f'style=["{present}", "{missing}"]']
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(missing) in err[0]
+    assert not (tmp_path / "run").exists()  # the folder it created is removed again
 
 
 def test_sigterm_saves_a_checkpoint_that_resumes(tmp_path):

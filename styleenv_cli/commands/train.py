@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", UserWarning)
             session = build(config, resume=args.resume, verbose=int(args.verbose))
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, FileNotFoundError, NotADirectoryError) as err:  # a bad value, a missing folder
         if created and not any(output.iterdir()):
             output.rmdir()
         raise UsageError(str(err)) from None
