@@ -35,7 +35,8 @@ def chw_uint8_to_tensor(pixels: np.ndarray | torch.Tensor, device: str | torch.d
     :return: the float tensor
     :raises TypeError: pixels of another dtype
     """
-    t = torch.from_numpy(pixels) if isinstance(pixels, np.ndarray) else pixels
+    # a read-only array (np.asarray of a PIL image) is copied first: torch tensors must be writable
+    t = torch.from_numpy(np.require(pixels, requirements="W")) if isinstance(pixels, np.ndarray) else pixels
     if t.dtype != torch.uint8:
         raise TypeError(f"expected uint8 pixels, got {t.dtype}")
     return t.to(device=device, dtype=torch.float32).div_(255.0)
