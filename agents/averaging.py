@@ -48,6 +48,19 @@ def load_networks(path: str | os.PathLike) -> tuple[Actor, Builder]:
     return actor, builder
 
 
+def normalised(sources: list[tuple[str | os.PathLike, float]]) -> list[tuple[str | os.PathLike, float]]:
+    """``(path, weight)`` pairs with their weights scaled to sum to 1.
+
+    :raises ValueError: no sources, or a weight that is not positive
+    """
+    if not sources:
+        raise ValueError("give at least one checkpoint to average")
+    if any(not weight > 0 for _, weight in sources):
+        raise ValueError(f"weights must be positive, got {[w for _, w in sources]}")
+    total = sum(weight for _, weight in sources)
+    return [(path, weight / total) for path, weight in sources]
+
+
 def average_networks(sources: list[tuple[str | os.PathLike, float]]) -> tuple[Actor, Builder]:
     """The weighted mean of several checkpoints' actor and builder parameters.
 
@@ -55,12 +68,7 @@ def average_networks(sources: list[tuple[str | os.PathLike, float]]) -> tuple[Ac
     :return: ``(actor, builder)`` holding the averaged parameters, on the CPU, in eval mode
     :raises ValueError: no sources, or a weight that is not positive
     """
-    if not sources:
-        raise ValueError("average_networks: give at least one checkpoint")
-    if any(not weight > 0 for _, weight in sources):
-        raise ValueError(f"average_networks: weights must be positive, got {[w for _, w in sources]}")
-    total = sum(weight for _, weight in sources)
-    loaded = [(load_networks(path), weight / total) for path, weight in sources]
+    loaded = [(load_networks(path), share) for path, share in normalised(sources)]
     actor, builder = Actor().eval(), Builder().eval()
     for index, target in enumerate((actor, builder)):
         states = [(nets[index].state_dict(), share) for nets, share in loaded]

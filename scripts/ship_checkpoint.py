@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep the checkpoint file as it is (same bytes) and rewrite its card only")
     args = parser.parse_args(argv)
 
-    from agents.averaging import average_networks, networks_from_sb3_zip, parse_source
+    from agents.averaging import average_networks, networks_from_sb3_zip, normalised, parse_source
     from agents.default import DEFAULT_CARD, DEFAULT_CHECKPOINT
     from agents.release import save_checkpoint
     from styleenv.weights import sha256_of
@@ -117,13 +117,16 @@ def main(argv: list[str] | None = None) -> int:
              "config": config,
              "heldout_reward_history": history}
     sources = [parse_source(spec) for spec in args.average or ()]
-    for path, weight in sources:
-        if not Path(path).is_file() or not weight > 0:
-            parser.error(f"--average {path}:{weight}: needs an existing snapshot file and a positive weight")
     if sources:
-        total = sum(weight for _, weight in sources)
-        stage["averaged"] = [{"file": Path(path).name, "sha256": sha256_of(Path(path)), "weight": weight / total}
-                             for path, weight in sources]
+        try:
+            shares = normalised(sources)
+        except ValueError as err:
+            parser.error(f"--average: {err}")
+        for path, _ in sources:
+            if not Path(path).is_file():
+                parser.error(f"--average {path}: no such snapshot file")
+        stage["averaged"] = [{"file": Path(path).name, "sha256": sha256_of(Path(path)), "weight": share}
+                             for path, share in shares]
     if config.get("init") and Path(config["init"]).is_file():
         stage["init_sha256"] = sha256_of(Path(config["init"]))
     stages = [stage]
