@@ -82,61 +82,62 @@ def bench_updates(size: int, updates: int, warmup: int, threads: int, content, s
     from agents.sac.config import TrainConfig
     from agents.sac.trainer import build
 
-    out = tempfile.mkdtemp(prefix="bench_train_")
-    cfg = TrainConfig(content=content, style=style, image_size=size, total_steps=warmup + updates,
-                      device=device, output=out, eval_pairs=0, image_every=0, checkpoint_every=0,
-                      progress=False, threads=threads, learning_starts=8, buffer_size=5000,
-                      generative_batch_size=generative_batch, envs=envs).validate()
-    run = build(cfg)
-    model = run.model
-    sac_seconds, env_seconds = [0.0], [0.0]
-    model.train = _timed(model.train, sac_seconds, model.device)  # timing only
-    model.env.step = _timed(model.env.step, env_seconds, model.device)
-    if naive:
-        gen = run.generative
-        gen.cache.net = gen.content_cache.net = gen.net = _ToRelu5(gen.net)
-        gen.content_cache.max_bytes = 0
-        gen.cache.batch = lambda style, keys, _b=gen.cache.batch: _b(style, None)
-    from stable_baselines3.common.callbacks import CallbackList
+    with tempfile.TemporaryDirectory(prefix="bench_train_") as out:  # the run folder goes with it
+        cfg = TrainConfig(content=content, style=style, image_size=size, total_steps=warmup + updates,
+                          device=device, output=out, eval_pairs=0, image_every=0, checkpoint_every=0,
+                          progress=False, threads=threads, learning_starts=8, buffer_size=5000,
+                          generative_batch_size=generative_batch, envs=envs).validate()
+        run = build(cfg)
+        model = run.model
+        sac_seconds, env_seconds = [0.0], [0.0]
+        model.train = _timed(model.train, sac_seconds, model.device)  # timing only
+        model.env.step = _timed(model.env.step, env_seconds, model.device)
+        if naive:
+            gen = run.generative
+            gen.cache.net = gen.content_cache.net = gen.net = _ToRelu5(gen.net)
+            gen.content_cache.max_bytes = 0
+            gen.cache.batch = lambda style, keys, _b=gen.cache.batch: _b(style, None)
+        from stable_baselines3.common.callbacks import CallbackList
 
-    callbacks = CallbackList([run.generative])
-    model.learn(warmup, callback=callbacks)
-    sac_seconds[0], env_seconds[0], run.generative.seconds = 0.0, 0.0, 0.0
-    start_steps = model.num_timesteps
-    _sync(model.device)
-    t = time.perf_counter()
-    model.learn(updates, callback=callbacks, reset_num_timesteps=False)
-    _sync(model.device)
-    total = time.perf_counter() - t
-    steps = model.num_timesteps - start_steps  # `updates` rounded up to whole vector steps
-    split = {"env": env_seconds[0], "sac": sac_seconds[0], "generative": run.generative.seconds}
-    split["other"] = total - sum(split.values())
+        callbacks = CallbackList([run.generative])
+        model.learn(warmup, callback=callbacks)
+        sac_seconds[0], env_seconds[0], run.generative.seconds = 0.0, 0.0, 0.0
+        start_steps = model.num_timesteps
+        _sync(model.device)
+        t = time.perf_counter()
+        model.learn(updates, callback=callbacks, reset_num_timesteps=False)
+        _sync(model.device)
+        total = time.perf_counter() - t
+        steps = model.num_timesteps - start_steps  # `updates` rounded up to whole vector steps
+        split = {"env": env_seconds[0], "sac": sac_seconds[0], "generative": run.generative.seconds}
+        split["other"] = total - sum(split.values())
 
-    # acting loop alone
-    env = run.env
-    obs = env.reset()
-    n_act = -(-max(5, updates) // envs)  # vector steps
-    t = time.perf_counter()
-    for _ in range(n_act):
-        action, _ = model.predict(obs, deterministic=False)
-        obs, *_ = env.step(action)
-    _sync(model.device)
-    act = time.perf_counter() - t
-    return {
-        "size": size,
-        "device": str(model.device),
-        "envs": envs,
-        "generative_batch": cfg.generative_batch_size or cfg.batch_size,
-        "updates": steps,
-        "seconds_per_update": total / steps,
-        "training_env_steps_per_second": steps / total,
-        **{f"{k}_seconds_per_update": v / steps for k, v in split.items()},
-        "env_steps_per_second": n_act * envs / act,
-        "style_cache_hit_rate": run.generative.cache.hits / max(1, run.generative.cache.hits + run.generative.cache.misses),
-        "content_cache_hit_rate": run.generative.content_cache.hits / max(1, run.generative.content_cache.hits + run.generative.content_cache.misses),
-        "naive": naive,
-        "threads": th.get_num_threads(),
-    }
+        # acting loop alone
+        env = run.env
+        obs = env.reset()
+        n_act = -(-max(5, updates) // envs)  # vector steps
+        t = time.perf_counter()
+        for _ in range(n_act):
+            action, _ = model.predict(obs, deterministic=False)
+            obs, *_ = env.step(action)
+        _sync(model.device)
+        act = time.perf_counter() - t
+        model.logger.close()  # TensorBoard's files, before their folder is removed
+        return {
+            "size": size,
+            "device": str(model.device),
+            "envs": envs,
+            "generative_batch": cfg.generative_batch_size or cfg.batch_size,
+            "updates": steps,
+            "seconds_per_update": total / steps,
+            "training_env_steps_per_second": steps / total,
+            **{f"{k}_seconds_per_update": v / steps for k, v in split.items()},
+            "env_steps_per_second": n_act * envs / act,
+            "style_cache_hit_rate": run.generative.cache.hits / max(1, run.generative.cache.hits + run.generative.cache.misses),
+            "content_cache_hit_rate": run.generative.content_cache.hits / max(1, run.generative.content_cache.hits + run.generative.content_cache.misses),
+            "naive": naive,
+            "threads": th.get_num_threads(),
+        }
 
 
 def bench_buffer(size: int, n: int) -> dict:

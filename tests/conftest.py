@@ -27,3 +27,13 @@ def shared() -> Path:
 def reference(shared: Path) -> Path:
     """The released RLMiniStyler checkpoints and reference outputs."""
     return shared / "reference" / "rlministyler"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sb3_logs_in_pytest_tmp(tmp_path_factory: pytest.TempPathFactory):
+    """SB3 models built without a log folder make a fresh one in the system's temp folder;
+    point them at pytest's, which is cleaned up."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("SB3_LOGDIR", str(tmp_path_factory.mktemp("sb3-logs")))
+    yield
+    patch.undo()
