@@ -11,7 +11,8 @@ directly: ``env_`` (the env step: builder + VGG reward), ``sac_``, ``generative_
 (synchronised around each timed span). ``env_steps_per_second`` is the acting loop alone
 (policy + builder + env), ``training_env_steps_per_second`` the whole loop. ``--naive`` times
 the same update without the VGG savings (style statistics and content targets recomputed every
-update, every VGG pass run to relu5_1), for a same-machine, same-load comparison. With ``--buffer``
+update, every VGG pass run to relu5_1), for a same-machine, same-load comparison. ``--bf16`` runs
+the generative update's VGG pass under bfloat16 autocast (config key ``generative_bf16``). With ``--buffer``
 a release-sized replay buffer (5,000 transitions) is filled with random data and the resident
 memory it adds is reported.
 
@@ -78,7 +79,7 @@ def _timed(function, seconds: list[float], device: th.device):
 
 
 def bench_updates(size: int, updates: int, warmup: int, threads: int, content, style, naive: bool = False,
-                  device: str = "cpu", generative_batch: int = 0, envs: int = 1) -> dict:
+                  device: str = "cpu", generative_batch: int = 0, envs: int = 1, bf16: bool = False) -> dict:
     from agents.sac.config import TrainConfig
     from agents.sac.trainer import build
 
@@ -86,7 +87,7 @@ def bench_updates(size: int, updates: int, warmup: int, threads: int, content, s
         cfg = TrainConfig(content=content, style=style, image_size=size, total_steps=warmup + updates,
                           device=device, output=out, eval_pairs=0, image_every=0, checkpoint_every=0,
                           progress=False, threads=threads, learning_starts=8, buffer_size=5000,
-                          generative_batch_size=generative_batch, envs=envs).validate()
+                          generative_batch_size=generative_batch, envs=envs, generative_bf16=bf16).validate()
         run = build(cfg)
         model = run.model
         sac_seconds, env_seconds = [0.0], [0.0]
@@ -136,6 +137,7 @@ def bench_updates(size: int, updates: int, warmup: int, threads: int, content, s
             "style_cache_hit_rate": run.generative.cache.hits / max(1, run.generative.cache.hits + run.generative.cache.misses),
             "content_cache_hit_rate": run.generative.content_cache.hits / max(1, run.generative.content_cache.hits + run.generative.content_cache.misses),
             "naive": naive,
+            "generative_bf16": bf16,
             "threads": th.get_num_threads(),
         }
 
@@ -180,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--style", default=None, help="style folder (default: procedural)")
     parser.add_argument("--buffer", type=int, default=0, help="also fill a replay buffer of this many transitions")
     parser.add_argument("--naive", action="store_true", help="time the update without the VGG savings")
+    parser.add_argument("--bf16", action="store_true", help="generative_bf16: bfloat16 autocast for the generative VGG pass")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     import warnings
@@ -190,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.envs < 1:
         parser.error(f"--envs must be at least 1, got {args.envs}")
     result = bench_updates(args.size, args.updates, args.warmup, args.threads, args.content, args.style, args.naive,
-                           args.device, args.generative_batch, args.envs)
+                           args.device, args.generative_batch, args.envs, args.bf16)
     if args.buffer:
         result.update(bench_buffer(args.size, args.buffer))
     result["peak_rss_mb"] = peak_rss_mb()

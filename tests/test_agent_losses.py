@@ -25,9 +25,9 @@ def test_uncertainty_weighting_at_initialisation():
     assert value.item() == pytest.approx(0.5 * 2 + 0.5 * 4 + 2 * np.log(2))
 
 
-def test_generative_content_weight_scales_only_the_weighted_content_term():
+def _generative_setup():
+    """Small networks, a loss network with random (scale-keeping) weights, and a batch of two."""
     from agents.networks import Actor, Builder
-    from agents.sac.generative import generative_losses
     from styleenv import losses as env_losses
     from styleenv.vgg import STYLE_TAPS, LossNetwork, _published_sequential
 
@@ -37,9 +37,15 @@ def test_generative_content_weight_scales_only_the_weighted_content_term():
         if isinstance(conv, torch.nn.Conv2d):
             torch.nn.init.kaiming_normal_(conv.weight)  # keeps the features' scale through the layers
     net = LossNetwork(vgg.state_dict())
-    actor, builder, p = Actor(), Builder(), torch.ones(3)
     moving, style = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
-    stats = env_losses.style_stats(net(style, STYLE_TAPS))
+    return Actor(), Builder(), net, moving, style, env_losses.style_stats(net(style, STYLE_TAPS))
+
+
+def test_generative_content_weight_scales_only_the_weighted_content_term():
+    from agents.sac.generative import generative_losses
+
+    actor, builder, net, moving, style, stats = _generative_setup()
+    p = torch.ones(3)
     runs = []
     for weight in (1.0, 3.0):
         torch.manual_seed(1)  # the same sampled latents
@@ -48,3 +54,22 @@ def test_generative_content_weight_scales_only_the_weighted_content_term():
     # p = 1: each term enters as 0.5 * weight * L, so the totals differ by 0.5 * (3 - 1) * L_content
     assert (runs[1].total - runs[0].total).item() == pytest.approx(runs[0].terms[0].item(), rel=1e-4)
     assert runs[0].terms[0].item() > 1e-3
+
+
+def test_bf16_loss_network_pass_keeps_losses_and_gradients():
+    from agents.sac.generative import generative_losses
+
+    actor, builder, net, moving, style, stats = _generative_setup()
+    params = [*actor.parameters(), *builder.parameters()]
+    terms, grads = [], []
+    for bf16 in (False, True):
+        torch.manual_seed(1)  # the same sampled latents
+        for q in params:
+            q.grad = None
+        out = generative_losses(actor, builder, torch.ones(3), net, moving, style, stats, bf16=bf16)
+        out.total.backward()
+        terms.append(out.terms[:2])  # content, style (the contrastive term does not use the loss network)
+        grads.append(torch.cat([q.grad.flatten() for q in params]))
+    assert not torch.equal(terms[0], terms[1])  # autocast did run in bfloat16
+    torch.testing.assert_close(terms[1], terms[0], rtol=0.01, atol=0)
+    assert torch.nn.functional.cosine_similarity(grads[0], grads[1], dim=0) > 0.99

@@ -13,7 +13,7 @@ from PIL import Image
 from stable_baselines3 import SAC
 
 from agents.sac.config import load_config
-from agents.sac.trainer import build, learn
+from agents.sac.trainer import build, cpu_channels_last, learn
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +58,7 @@ def test_checkpoint_and_exported_weights_written(trained):
 def test_loaded_model_gives_the_same_deterministic_actions(trained):
     run, _ = trained
     loaded = SAC.load(run.directory / "checkpoints" / "last.zip", device="cpu")
+    cpu_channels_last(loaded.policy)  # the trainer's memory layout, so the same kernels run
     rng = np.random.default_rng(0)
     obs = {k: rng.integers(0, 256, (2, *run.model.observation_space[k].shape), dtype=np.uint8)
            for k in ("moving", "style")}

@@ -15,7 +15,7 @@ from stable_baselines3 import SAC
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from agents.sac.config import ConfigError, TrainConfig, load_config, resume_config
-from agents.sac.trainer import build, learn, tune_device
+from agents.sac.trainer import build, cpu_channels_last, learn, tune_device
 
 ENVS, STEPS, EPISODE = 2, 20, 5
 SETTINGS = {"image_size": 16, "total_steps": STEPS, "checkpoint_every": 10, "episode_steps": EPISODE,
@@ -69,6 +69,7 @@ def test_checkpoint_loads_and_a_resumed_run_continues(trained, tmp_path):
     saved = json.loads(zipfile.ZipFile(folder / "checkpoints" / "last.zip").read("data"))
     assert "_last_obs" not in saved and "_last_original_obs" not in saved  # the new envs are reset instead
     loaded = SAC.load(folder / "checkpoints" / "last.zip", device="cpu")
+    cpu_channels_last(loaded.policy)  # the trainer's memory layout, so the same kernels run
     obs = {k: np.zeros((ENVS, 3, 16, 16), np.uint8) for k in ("moving", "style")}
     np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0],
                                   run.model.predict(obs, deterministic=True)[0])

@@ -44,15 +44,18 @@ class GenerativeCallback(BaseCallback):
     :param batch_size: replay batch (default: the model's)
     :param content_cache_mb: memory budget of the content-target cache (0: recompute)
     :param content_weight: factor on the content loss before the weighting (1: the release)
+    :param bf16: bfloat16 autocast for the loss network's pass over the output
     """
 
     def __init__(self, net: LossNetwork, every: int = 1, batch_size: int | None = None,
-                 content_cache_mb: float = 1024.0, content_weight: float = 1.0, verbose: int = 0) -> None:
+                 content_cache_mb: float = 1024.0, content_weight: float = 1.0, bf16: bool = False,
+                 verbose: int = 0) -> None:
         super().__init__(verbose)
         self.net = net
         self.every = every
         self.batch_size = batch_size
         self.content_weight = content_weight
+        self.bf16 = bf16
         self.cache = StyleStatsCache(net)
         self.content_cache = ContentTargetCache(net, content_cache_mb)
         self.n_steps = 0
@@ -86,7 +89,7 @@ class GenerativeCallback(BaseCallback):
         target = self.content_cache.batch(moving, moving_keys)
         policy.actor.net.train()
         out = generative_losses(policy.actor.net, policy.builder, policy.loss_weights, self.net, moving, style,
-                                stats, target, self.content_weight)
+                                stats, target, self.content_weight, self.bf16)
         policy.generative_optimizer.zero_grad()
         out.total.backward()
         policy.generative_optimizer.step()

@@ -46,6 +46,9 @@ class TrainConfig:
     :param generative_batch_size: replay batch of the generative update (0: ``batch_size``)
     :param generative_content_weight: factor on the content loss inside the generative update's
         uncertainty weighting (1: the release); above 1 keeps more of the photo per step
+    :param generative_bf16: run the generative update's loss-network pass over its output
+        (forward and backward) under bfloat16 autocast, statistics and losses in float32 (about 2x
+        faster VGG on CPUs with AVX-512 BF16 and on recent GPUs; loss terms within 0.1 %)
     :param learning_starts: warm-up steps of uniform latent actions before updates
     :param tau: target smoothing
     :param gamma: discount
@@ -92,6 +95,7 @@ class TrainConfig:
     batch_size: int = 8
     generative_batch_size: int = 0
     generative_content_weight: float = 1.0
+    generative_bf16: bool = False
     learning_starts: int = 8
     tau: float = 0.005
     gamma: float = 0.99
@@ -228,7 +232,7 @@ def parse_set(items: list[str]) -> dict[str, Any]:
 
 #: Keys a resumed run may change; any other key keeps the value in the run's ``config.json``.
 RESUME_KEYS = frozenset({
-    "output", "total_steps", "time_limit", "device", "envs", "tf32", "cudnn_benchmark", "threads", "progress", "content", "style",
+    "output", "total_steps", "time_limit", "device", "envs", "tf32", "cudnn_benchmark", "generative_bf16", "threads", "progress", "content", "style",
     "checkpoint_every", "eval_every", "image_every", "save_replay", "log_interval",
 })  # fmt: skip
 

@@ -145,6 +145,7 @@ def generative_losses(
     style_stats: Stats,
     content_target: th.Tensor | None = None,
     content_weight: float = 1.0,
+    bf16: bool = False,
 ) -> GenerativeLosses:
     """The uncertainty-weighted generative loss of a batch.
 
@@ -157,11 +158,15 @@ def generative_losses(
     :param style_stats: VGG statistics of ``style`` (:class:`StyleStatsCache`)
     :param content_target: relu4_1 of ``moving`` (:class:`ContentTargetCache`); computed if None
     :param content_weight: factor on the content loss before the weighting (1: the release)
+    :param bf16: run the loss network's pass over the output (forward and backward) under
+        bfloat16 autocast; statistics and losses stay float32
     """
     code = actor.encode_style(style)
     mean, logvar = actor(moving, code)  # (N, 64, H/4, W/4) each
     out = builder(sample_action(mean, logvar), code)  # (N, 3, H, W), unclamped as in the release
-    feats = net(out, STYLE_TAPS)  # relu1_1..relu4_1, nothing deeper
+    with th.autocast(out.device.type, dtype=th.bfloat16, enabled=bf16):
+        feats = net(out, STYLE_TAPS)  # relu1_1..relu4_1, nothing deeper
+    feats = [f.float() for f in feats]  # bfloat16 maps -> float32 (no copy when already float32)
     if content_target is None:
         with th.no_grad():
             content_target = net(moving, STYLE_TAPS[-1:])[0]  # relu4_1 of the moving image

