@@ -12,7 +12,8 @@ directly: ``env_`` (the env step: builder + VGG reward), ``sac_``, ``generative_
 (policy + builder + env), ``training_env_steps_per_second`` the whole loop. ``--naive`` times
 the same update without the VGG savings (style statistics and content targets recomputed every
 update, every VGG pass run to relu5_1), for a same-machine, same-load comparison. ``--bf16`` runs
-the generative update's VGG pass under bfloat16 autocast (config key ``generative_bf16``). With ``--buffer``
+the generative update's VGG pass under bfloat16 autocast (config key ``generative_bf16``);
+``--replay-host`` keeps the replay buffer in host memory on CUDA too (``replay_on_device = false``). With ``--buffer``
 a release-sized replay buffer (5,000 transitions) is filled with random data and the resident
 memory it adds is reported.
 
@@ -79,7 +80,8 @@ def _timed(function, seconds: list[float], device: th.device):
 
 
 def bench_updates(size: int, updates: int, warmup: int, threads: int, content, style, naive: bool = False,
-                  device: str = "cpu", generative_batch: int = 0, envs: int = 1, bf16: bool = False) -> dict:
+                  device: str = "cpu", generative_batch: int = 0, envs: int = 1, bf16: bool = False,
+                  replay_host: bool = False) -> dict:
     from agents.sac.config import TrainConfig
     from agents.sac.trainer import build
 
@@ -87,7 +89,8 @@ def bench_updates(size: int, updates: int, warmup: int, threads: int, content, s
         cfg = TrainConfig(content=content, style=style, image_size=size, total_steps=warmup + updates,
                           device=device, output=out, eval_pairs=0, image_every=0, checkpoint_every=0,
                           progress=False, threads=threads, learning_starts=8, buffer_size=5000,
-                          generative_batch_size=generative_batch, envs=envs, generative_bf16=bf16).validate()
+                          generative_batch_size=generative_batch, envs=envs, generative_bf16=bf16,
+                          replay_on_device=not replay_host).validate()
         run = build(cfg)
         model = run.model
         sac_seconds, env_seconds = [0.0], [0.0]
@@ -138,6 +141,7 @@ def bench_updates(size: int, updates: int, warmup: int, threads: int, content, s
             "content_cache_hit_rate": run.generative.content_cache.hits / max(1, run.generative.content_cache.hits + run.generative.content_cache.misses),
             "naive": naive,
             "generative_bf16": bf16,
+            "replay_on_device": bool(model.replay_buffer.on_device),
             "threads": th.get_num_threads(),
         }
 
@@ -183,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--buffer", type=int, default=0, help="also fill a replay buffer of this many transitions")
     parser.add_argument("--naive", action="store_true", help="time the update without the VGG savings")
     parser.add_argument("--bf16", action="store_true", help="generative_bf16: bfloat16 autocast for the generative VGG pass")
+    parser.add_argument("--replay-host", action="store_true", help="keep the replay buffer in host memory on CUDA too")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     import warnings
@@ -193,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.envs < 1:
         parser.error(f"--envs must be at least 1, got {args.envs}")
     result = bench_updates(args.size, args.updates, args.warmup, args.threads, args.content, args.style, args.naive,
-                           args.device, args.generative_batch, args.envs, args.bf16)
+                           args.device, args.generative_batch, args.envs, args.bf16,
+                           args.replay_host)
     if args.buffer:
         result.update(bench_buffer(args.size, args.buffer))
     result["peak_rss_mb"] = peak_rss_mb()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 import warnings
 
 import numpy as np
@@ -79,9 +80,10 @@ def test_delayed_adam_steps_every_nth_call_at_scaled_rate():
     assert opt2.param_groups[0]["calls"] == 8
 
 
-def test_buffer_stores_each_style_once_and_samples_sb3_batches():
+@pytest.mark.parametrize("on_device", [False, True])  # True: torch storage, gathered by tensor indexing
+def test_buffer_stores_each_style_once_and_samples_sb3_batches(on_device):
     obs_space, act_space = _spaces()
-    buf = StyleReplayBuffer(40, obs_space, act_space, device="cpu")
+    buf = StyleReplayBuffer(40, obs_space, act_space, device="cpu", on_device=on_device)
     rng = np.random.default_rng(0)
     styles = []
     for i in range(100):  # 10 episodes of 10, wrapping around the 40-slot buffer
@@ -94,7 +96,8 @@ def test_buffer_stores_each_style_once_and_samples_sb3_batches():
         buf.add({"moving": moving, "style": style}, {"moving": nxt, "style": style}, latent,
                 np.array([-float(i)]), np.array([0.0]), [{"TimeLimit.truncated": i % 10 == 9}])
     assert len(buf.styles) <= 40 // 10 + 4  # slots, not one style per transition
-    assert buf.actions.dtype == np.float16
+    assert buf.actions.dtype == (torch.float16 if on_device else np.float16)
+    assert isinstance(buf.moving, torch.Tensor) == on_device
     batch = buf.sample(16)
     assert batch.observations["moving"].dtype == torch.uint8
     assert batch.actions.dtype == torch.float32 and batch.actions.shape == (16, *act_space.shape)
@@ -108,11 +111,16 @@ def test_buffer_stores_each_style_once_and_samples_sb3_batches():
         assert batch.dones[k, 0] == 0
     moving, style, mkeys, skeys = buf.sample_images(8)
     assert moving.shape == style.shape == (8, 3, SIZE, SIZE) and len(mkeys) == len(skeys) == 8
+    copy = pickle.loads(pickle.dumps(buf))  # a replay.pkl: host arrays, the same samples
+    assert isinstance(copy.moving, np.ndarray) and not copy.on_device
+    for name in ("moving", "next_moving", "actions", "styles"):
+        np.testing.assert_array_equal(np.asarray(getattr(copy, name)), np.asarray(getattr(buf, name)))
 
 
-def test_buffer_grows_style_slots_for_short_episodes():
+@pytest.mark.parametrize("on_device", [False, True])
+def test_buffer_grows_style_slots_for_short_episodes(on_device):
     obs_space, act_space = _spaces(16)
-    buf = StyleReplayBuffer(20, obs_space, act_space, device="cpu", style_slots=2)
+    buf = StyleReplayBuffer(20, obs_space, act_space, device="cpu", style_slots=2, on_device=on_device)
     rng = np.random.default_rng(1)
     kept = []
     for i in range(30):  # a new style every step

@@ -49,6 +49,8 @@ class TrainConfig:
     :param generative_bf16: run the generative update's loss-network pass over its output
         (forward and backward) under bfloat16 autocast, statistics and losses in float32 (about 2x
         faster VGG on CPUs with AVX-512 BF16 and on recent GPUs; loss terms within 0.1 %)
+    :param replay_on_device: on CUDA, keep the replay buffer's images and latents in GPU memory when
+        they need under half of the free memory (no host copy per sampled batch); false: host memory
     :param learning_starts: warm-up steps of uniform latent actions before updates
     :param tau: target smoothing
     :param gamma: discount
@@ -96,6 +98,7 @@ class TrainConfig:
     generative_batch_size: int = 0
     generative_content_weight: float = 1.0
     generative_bf16: bool = False
+    replay_on_device: bool = True
     learning_starts: int = 8
     tau: float = 0.005
     gamma: float = 0.99
@@ -232,7 +235,8 @@ def parse_set(items: list[str]) -> dict[str, Any]:
 
 #: Keys a resumed run may change; any other key keeps the value in the run's ``config.json``.
 RESUME_KEYS = frozenset({
-    "output", "total_steps", "time_limit", "device", "envs", "tf32", "cudnn_benchmark", "generative_bf16", "threads", "progress", "content", "style",
+    "output", "total_steps", "time_limit", "device", "envs", "tf32", "cudnn_benchmark", "generative_bf16", "replay_on_device",
+    "threads", "progress", "content", "style",
     "checkpoint_every", "eval_every", "image_every", "save_replay", "log_interval",
 })  # fmt: skip
 
