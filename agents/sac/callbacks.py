@@ -70,14 +70,22 @@ class GenerativeCallback(BaseCallback):
         if self.every <= 0 or model.num_timesteps <= model.learning_starts:
             return
         steps = model.gradient_steps if model.gradient_steps >= 0 else model.train_freq.frequency * model.n_envs
+        start = time.perf_counter()
+        rows = []
         for _ in range(steps):
             self.n_steps += 1
             if (self.n_steps - 1) % self.every == 0:
-                self.update()
+                rows.append(self.update())
+        if rows:
+            self._log(th.stack(rows).tolist())  # one device sync for all of this rollout's steps
+        self.seconds += time.perf_counter() - start
 
-    def update(self) -> dict[str, float]:
-        """One generative step on a replay batch; returns its losses."""
-        start = time.perf_counter()
+    def update(self) -> th.Tensor:
+        """One generative step on a replay batch.
+
+        :return: ``(7,)`` detached, on the device: total, content, style and contrastive losses,
+            then the three uncertainties ``p`` after the step (read with :meth:`_log`)
+        """
         model, policy = self.model, self.model.policy
         buffer = model.replay_buffer
         if not isinstance(buffer, StyleReplayBuffer):
@@ -93,15 +101,17 @@ class GenerativeCallback(BaseCallback):
         policy.generative_optimizer.zero_grad()
         out.total.backward()
         policy.generative_optimizer.step()
-        read = th.cat([out.total.detach()[None], out.terms, policy.loss_weights.detach()]).tolist()  # one device sync
-        values = dict(zip(("total", "content", "style", "contrastive"), read[:4]))
-        for key, value in values.items():
-            self.logger.record_mean(f"generative/{key}", value)
-        for name, value in zip(("content", "style", "contrastive"), read[4:]):
+        return th.cat([out.total.detach()[None], out.terms, policy.loss_weights.detach()])
+
+    def _log(self, rows: list[list[float]]) -> None:
+        """Log the losses of :meth:`update` rows (means) and the latest ``p``."""
+        for row in rows:
+            values = dict(zip(("total", "content", "style", "contrastive"), row[:4]))
+            for key, value in values.items():
+                self.logger.record_mean(f"generative/{key}", value)
+        for name, value in zip(("content", "style", "contrastive"), rows[-1][4:]):
             self.logger.record(f"weights/p_{name}", value)
-        self.seconds += time.perf_counter() - start
         self.last_losses = values
-        return values
 
 
 #: What ``last.zip`` leaves out: the envs' latest observations (4 MB each for 8 envs at 256 px,
