@@ -78,8 +78,8 @@ class StyleReplayBuffer(ReplayBuffer):
         n, e = self.buffer_size, n_envs
         slots = style_slots or self.buffer_size * n_envs // 10 + 4 * n_envs
         latent = (n, e, *action_space.shape)
-        need = (2 * n * e + slots) * int(np.prod(image)) + int(np.prod(latent)) * self.action_dtype.itemsize
         if on_device is None:
+            need = (2 * n * e + slots) * int(np.prod(image)) + int(np.prod(latent)) * self.action_dtype.itemsize
             on_device = self.device.type == "cuda" and need < th.cuda.mem_get_info(self.device)[0] / 2
         self.on_device = on_device
         self.moving = self._zeros((n, e, *image), np.uint8)

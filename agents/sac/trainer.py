@@ -114,6 +114,11 @@ def _first(source: Any) -> Any:
     return source[0] if isinstance(source, list) else source
 
 
+def replay_kwargs(config: TrainConfig) -> dict[str, Any]:
+    """Arguments of the :class:`StyleReplayBuffer` of a config (a resumed run may change them)."""
+    return {"action_dtype": config.action_dtype, "on_device": None if config.replay_on_device else False}
+
+
 def sac_kwargs(config: TrainConfig) -> dict[str, Any]:
     """SB3 SAC arguments of a config (release defaults)."""
     return dict(
@@ -128,7 +133,7 @@ def sac_kwargs(config: TrainConfig) -> dict[str, Any]:
         ent_coef=config.ent_coef,
         target_entropy=config.target_entropy,
         replay_buffer_class=StyleReplayBuffer,
-        replay_buffer_kwargs={"action_dtype": config.action_dtype, "on_device": None if config.replay_on_device else False},
+        replay_buffer_kwargs=replay_kwargs(config),
         policy_kwargs=dict(
             actor_lr_scale=config.actor_lr / config.learning_rate,
             actor_update_every=config.actor_update_every,
@@ -176,7 +181,7 @@ def build(config: TrainConfig, resume: bool = False, verbose: int = 0) -> Run:
     resumed = bool(resume and last.is_file())
     if resumed:
         model = SAC.load(last, env=env, device=device, gradient_steps=config.envs,  # `envs` may have changed
-                         replay_buffer_kwargs=sac_kwargs(config)["replay_buffer_kwargs"])  # and `replay_on_device`
+                         replay_buffer_kwargs=replay_kwargs(config))  # and `replay_on_device`
         if (ckpt_dir / "replay.pkl").is_file():
             load_replay(model, ckpt_dir / "replay.pkl")
     else:
