@@ -53,6 +53,15 @@ def _held_files(holdout: dict) -> dict:
     return {kind: names for kind, names in holdout.items() if kind != "rule"}
 
 
+def init_file(config: dict) -> Path | None:
+    """The file a run started from: its config's ``init`` (``"default"``: the shipped checkpoint), if a file."""
+    from agents.default import DEFAULT_CHECKPOINT
+
+    init = config.get("init")
+    path = DEFAULT_CHECKPOINT if init == "default" else Path(init) if init else None
+    return path if path is not None and path.is_file() else None
+
+
 def earlier_stages(card_path: Path, init_sha256: str | None, holdout: dict) -> list[dict]:
     """The training stages of the checkpoint a run started from (``--continues CARD``).
 
@@ -127,8 +136,9 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error(f"--average {path}: no such snapshot file")
         stage["averaged"] = [{"file": Path(path).name, "sha256": sha256_of(Path(path)), "weight": share}
                              for path, share in shares]
-    if config.get("init") and Path(config["init"]).is_file():
-        stage["init_sha256"] = sha256_of(Path(config["init"]))
+    init = init_file(config)
+    if init is not None:
+        stage["init_sha256"] = sha256_of(init)
     stages = [stage]
     if args.continues:
         stages = earlier_stages(args.continues, stage.get("init_sha256"), holdout) + stages
