@@ -51,3 +51,11 @@ def default_checkpoint() -> Path:
         raise CheckpointError(f"{path}: sha256 {digest[:12]}... is not the recorded {expected[:12]}...; "
                               "the file is damaged: reinstall styleenv (pip install -e .)")
     return path
+
+
+def init_path(spec: str) -> Path:
+    """The file of a fine-tuning ``init``: ``"default"`` is the shipped checkpoint (checked), else ``spec``.
+
+    :raises CheckpointError: ``"default"`` and the shipped file is missing or damaged
+    """
+    return default_checkpoint() if spec == "default" else Path(spec)

@@ -55,10 +55,13 @@ def _held_files(holdout: dict) -> dict:
 
 def init_file(config: dict) -> Path | None:
     """The file a run started from: its config's ``init`` (``"default"``: the shipped checkpoint), if a file."""
-    from agents.default import DEFAULT_CHECKPOINT
+    from agents.default import init_path
+    from agents.release import CheckpointError
 
-    init = config.get("init")
-    path = DEFAULT_CHECKPOINT if init == "default" else Path(init) if init else None
+    try:
+        path = init_path(config["init"]) if config.get("init") else None
+    except CheckpointError:  # the shipped file is missing or not the one its card names
+        return None
     return path if path is not None and path.is_file() else None
 
 

@@ -23,7 +23,7 @@ from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor
 
-from agents.default import default_checkpoint
+from agents.default import init_path
 from agents.release import CheckpointError, load_checkpoint, load_release, save_checkpoint
 from agents.sac.buffer import StyleReplayBuffer
 from agents.sac.callbacks import (
@@ -151,7 +151,7 @@ def init_networks(model: SAC, path: str, device: th.device) -> str:
         checkpoint file, or the released model's folder
     """
     try:
-        p = default_checkpoint() if path == "default" else Path(path)
+        p = init_path(path)
         if p.is_dir():
             actor, builder = load_release(p, device)
             kind = "released model"
