@@ -33,6 +33,16 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return resolved
 
 
+def cpu_bf16_native() -> bool:
+    """Whether oneDNN runs bfloat16 convolutions on this CPU in hardware (AVX-512 or AMX). Without
+    it (an AVX2-only CPU) torch emulates them, and a bfloat16 autocast pass runs several times
+    slower than float32 instead of faster."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a torch build without oneDNN
+        return False
+
+
 def _cpu_jiffies() -> tuple[int, int] | None:
     """``(busy, total)`` CPU time of the whole machine so far from ``/proc/stat``, or None without it."""
     try:

@@ -174,3 +174,15 @@ def test_tune_device_leaves_cuda_flags_alone_on_the_cpu_and_follows_the_config_o
         assert not torch.backends.cudnn.benchmark
     finally:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark = flags
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_bf16_on_a_cpu_without_bf16_hardware_warns(monkeypatch, native):
+    monkeypatch.setattr("agents.sac.trainer.cpu_bf16_native", lambda: native)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tune_device(TrainConfig(generative_bf16=True), torch.device("cpu"))
+        tune_device(TrainConfig(generative_bf16=False), torch.device("cpu"))
+    messages = [str(w.message) for w in caught if "generative_bf16" in str(w.message)]
+    assert len(messages) == (0 if native else 1)
+    assert native or "generative_bf16 = false" in messages[0]

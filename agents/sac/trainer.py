@@ -39,7 +39,7 @@ from agents.sac.holdout import Split, holdout_split
 from agents.sac.policy import StylePolicy
 from agents.sac.wrapper import LatentActionVectorWrapper, LatentActionWrapper, bind_env
 from agents.vec_env import GymnasiumVecEnv
-from styleenv.devices import resolve_device, reuse_freed_memory, set_threads
+from styleenv.devices import cpu_bf16_native, resolve_device, reuse_freed_memory, set_threads
 from styleenv.files import remove_stale_temporaries
 from styleenv.env import StyleTransferEnv
 from styleenv.vector import StyleTransferVectorEnv
@@ -92,12 +92,17 @@ def make_training_env(config: TrainConfig, content: Any, style: Any, device: th.
 def tune_device(config: TrainConfig, device: th.device) -> None:
     """Process-wide speed settings: on CUDA, TF32 (``config.tf32``) and cuDNN autotuning
     (``config.cudnn_benchmark``); on the CPU, malloc's reuse of freed memory
-    (:func:`~styleenv.devices.reuse_freed_memory`)."""
+    (:func:`~styleenv.devices.reuse_freed_memory`), and a warning where ``generative_bf16`` is set
+    but the CPU has no bfloat16 hardware (:func:`~styleenv.devices.cpu_bf16_native`)."""
     if device.type == "cuda":
         th.backends.cuda.matmul.allow_tf32 = th.backends.cudnn.allow_tf32 = config.tf32
         th.backends.cudnn.benchmark = config.cudnn_benchmark
-    else:
-        reuse_freed_memory()
+        return
+    reuse_freed_memory()
+    if config.generative_bf16 and not cpu_bf16_native():
+        warnings.warn("generative_bf16 is set, but this CPU has no bfloat16 hardware (AVX-512 or AMX): "
+                      "the generative update will run several times slower, not faster; "
+                      "set generative_bf16 = false (--set generative_bf16=false, also on --resume)", stacklevel=2)
 
 
 def cpu_channels_last(policy: StylePolicy) -> None:
