@@ -76,7 +76,8 @@ def test_style_code_shapes_and_independence_from_moving(released) -> None:
         assert v.shape == (2, 64, 1, 1)
     assert len(code.feature_maps()) == 4 and len(code.modulations()) == 8
     one = actor.encode_style(style[1:])
-    torch.testing.assert_close(code.select(1).x2, one.x2, atol=1e-5, rtol=0)
+    # batch 2 vs batch 1 may pick other CPU conv kernels: float rounding only (1.5e-6 relative seen on AVX2)
+    torch.testing.assert_close(code.select(1).x2, one.x2, atol=1e-5, rtol=1e-5)
     # encoder content mode differs from style mode (the style-only layers are in the sequence)
     assert not torch.allclose(actor.encoder(style, style=False)[1], code.x2)
 
