@@ -2,9 +2,10 @@
 
 Two snapshots of the same run sit in one basin of the loss surface, so the element-wise
 weighted mean of their parameters is a network too, often smoother than either. A source is
-an SB3 zip written by ``styleenv train`` (``checkpoints/last.zip`` or a copy of it) or a
-``.pt`` file of :func:`agents.release.save_checkpoint`; zips are read weights-only, nothing
-in them is unpickled.
+an SB3 zip written by ``styleenv train`` (``checkpoints/last.zip`` or a copy of it), a
+``.pt`` file of :func:`agents.release.save_checkpoint` or the released model's folder (a run
+fine-tuned from it shares its basin too); zips are read weights-only, nothing in them is
+unpickled.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 from pathlib import Path
 
 from agents.networks import Actor, Builder
-from agents.release import CheckpointError, load_checkpoint
+from agents.release import CheckpointError, load_checkpoint, load_release
 
 
 def networks_from_sb3_zip(path: str | os.PathLike) -> tuple[Actor, Builder]:
@@ -41,7 +42,9 @@ def networks_from_sb3_zip(path: str | os.PathLike) -> tuple[Actor, Builder]:
 
 
 def load_networks(path: str | os.PathLike) -> tuple[Actor, Builder]:
-    """Actor and builder of a ``.zip`` (SB3) or ``.pt`` (styleenv) checkpoint, on the CPU."""
+    """Actor and builder of a ``.zip`` (SB3) or ``.pt`` (styleenv) checkpoint or the released folder, on the CPU."""
+    if Path(path).is_dir():
+        return load_release(path)
     if str(path).endswith(".zip"):
         return networks_from_sb3_zip(path)
     actor, builder, _ = load_checkpoint(path)

@@ -11,8 +11,10 @@ wall time and held-back reward history (``eval.jsonl``); with ``--eval``, the pe
 per-step means of an evaluate output folder's ``rows.csv`` over the held-back pairs.
 
 ``--average SNAPSHOT[:WEIGHT] ...`` ships the weighted mean of several snapshots of the run
-(copies of its ``last.zip`` at earlier steps, or ``.pt`` files) instead of its last weights; the
-card's last stage lists them with their sha256 and normalised weights.
+(copies of its ``last.zip`` at earlier steps, ``.pt`` files, or the released model's folder that
+the run was fine-tuned from) instead of its last weights; the card's last stage lists them with
+their sha256 and normalised weights, and counts the steps of the latest ``.zip`` snapshot (the
+run's ``last.zip`` when none is one).
 
 A run that started from an earlier checkpoint (its config's ``init``) passes that checkpoint's
 card with ``--continues``: its stages come first, after checking that its sha256 is the init
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import zipfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -55,14 +58,42 @@ def _held_files(holdout: dict) -> dict:
 
 def init_file(config: dict) -> Path | None:
     """The file a run started from: its config's ``init`` (``"default"``: the shipped checkpoint), if a file."""
+    path = _init_path(config)
+    return path if path is not None and path.is_file() else None
+
+
+def init_folder(config: dict) -> Path | None:
+    """The released model's folder a run started from (its config's ``init``), if a folder."""
+    path = _init_path(config)
+    return path if path is not None and path.is_dir() else None
+
+
+def _init_path(config: dict) -> Path | None:
     from agents.default import init_path
     from agents.release import CheckpointError
 
     try:
-        path = init_path(config["init"]) if config.get("init") else None
+        return init_path(config["init"]) if config.get("init") else None
     except CheckpointError:  # the shipped file is missing or not the one its card names
         return None
-    return path if path is not None and path.is_file() else None
+
+
+def fingerprint(path: Path) -> dict:
+    """Name and sha256 of a checkpoint file, or of each network file of the released model's folder."""
+    from agents.release import ACTOR_FILE, BUILDER_FILE
+    from styleenv.weights import sha256_of
+
+    if path.is_dir():
+        return {"folder": path.name, "sha256": {name: sha256_of(path / name) for name in (ACTOR_FILE, BUILDER_FILE)}}
+    return {"file": path.name, "sha256": sha256_of(path)}
+
+
+def snapshot_steps(path: Path) -> int | None:
+    """The env steps of an SB3 zip snapshot (read from its JSON ``data``, nothing unpickled); None for others."""
+    if path.suffix != ".zip":
+        return None
+    with zipfile.ZipFile(path) as archive:
+        return int(json.loads(archive.read("data"))["num_timesteps"])
 
 
 def earlier_stages(card_path: Path, init_sha256: str | None, holdout: dict) -> list[dict]:
@@ -119,29 +150,36 @@ def main(argv: list[str] | None = None) -> int:
     steps = json.loads((args.run / "checkpoints" / "last.json").read_text())["num_timesteps"]
     config = json.loads((args.run / "config.json").read_text())
     holdout = held_back(config)
-    history = []
-    if (args.run / "eval.jsonl").is_file():
-        for line in (args.run / "eval.jsonl").read_text().splitlines():
-            record = json.loads(line)
-            history.append({"step": record["step"], "mean_reward": record["mean_reward"],
-                            "final_style_loss": record["final_style_loss"]})
-    stage = {"command": args.command, "env_steps": steps, "wall_hours": args.wall_hours, "hardware": args.hardware,
-             "config": config,
-             "heldout_reward_history": history}
-    sources = [parse_source(spec) for spec in args.average or ()]
+    sources = [(Path(path), weight) for path, weight in map(parse_source, args.average or ())]
+    averaged = []
     if sources:
         try:
             shares = normalised(sources)
         except ValueError as err:
             parser.error(f"--average: {err}")
         for path, _ in sources:
-            if not Path(path).is_file():
-                parser.error(f"--average {path}: no such snapshot file")
-        stage["averaged"] = [{"file": Path(path).name, "sha256": sha256_of(Path(path)), "weight": share}
-                             for path, share in shares]
+            if not path.exists():
+                parser.error(f"--average {path}: no such snapshot file or folder")
+        averaged = [{**fingerprint(path), "weight": share} for path, share in shares]
+        snapshot = [n for n in (snapshot_steps(path) for path, _ in sources) if n is not None]
+        steps = max(snapshot, default=steps)
+    history = []
+    if (args.run / "eval.jsonl").is_file():
+        for line in (args.run / "eval.jsonl").read_text().splitlines():
+            record = json.loads(line)
+            if record["step"] <= steps:
+                history.append({"step": record["step"], "mean_reward": record["mean_reward"],
+                                "final_style_loss": record["final_style_loss"]})
+    stage = {"command": args.command, "env_steps": steps, "wall_hours": args.wall_hours, "hardware": args.hardware,
+             "config": config,
+             "heldout_reward_history": history}
+    if averaged:
+        stage["averaged"] = averaged
     init = init_file(config)
     if init is not None:
         stage["init_sha256"] = sha256_of(init)
+    elif init_folder(config) is not None:
+        stage["init_release"] = fingerprint(init_folder(config))
     stages = [stage]
     if args.continues:
         stages = earlier_stages(args.continues, stage.get("init_sha256"), holdout) + stages

@@ -9,7 +9,7 @@ import torch
 
 from agents.averaging import average_networks, networks_from_sb3_zip, parse_source
 from agents.networks import Actor, Builder
-from agents.release import CheckpointError, save_checkpoint
+from agents.release import CheckpointError, export_release, save_checkpoint
 
 
 def _saved(path, seed):
@@ -28,6 +28,16 @@ def test_weighted_mean_of_two_checkpoints(tmp_path):
         for key, value in mean.state_dict().items():
             torch.testing.assert_close(value, 0.25 * sa[key] + 0.75 * sb[key])
     assert not actor.training and not builder.training
+
+
+def test_a_released_folder_is_a_source(tmp_path):
+    """A run fine-tuned from the released weights can be averaged with them (a folder source)."""
+    released = _saved(tmp_path / "unused.pt", 4)
+    export_release(*released, tmp_path / "release")
+    tuned = _saved(tmp_path / "tuned.pt", 5)
+    _, builder = average_networks([(tmp_path / "release", 1.0), (tmp_path / "tuned.pt", 1.0)])
+    for key, value in builder.state_dict().items():
+        torch.testing.assert_close(value, 0.5 * released[1].state_dict()[key] + 0.5 * tuned[1].state_dict()[key])
 
 
 def test_one_source_is_that_checkpoint(tmp_path):

@@ -61,6 +61,17 @@ def test_policy_actions_log_probs_and_critic_shapes():
     assert np.allclose(latent, det1.detach().numpy() * act_space.high.flat[0], atol=1e-5)
 
 
+def test_loss_weights_get_their_own_rate_only_when_asked():
+    obs_space, act_space = _spaces()
+    release = StylePolicy(obs_space, act_space, lambda _: 2e-4, generative_lr=5e-5)
+    assert len(release.generative_optimizer.param_groups) == 1  # the release: p shares the rate
+    fast = StylePolicy(obs_space, act_space, lambda _: 2e-4, generative_lr=5e-5, loss_weight_lr=1e-2)
+    nets, weights = fast.generative_optimizer.param_groups
+    assert (nets["lr"], weights["lr"]) == (5e-5, 1e-2) and weights["params"] == [fast.loss_weights]
+    assert len(nets["params"]) == len(list(fast.actor.net.parameters())) + len(list(fast.builder.parameters()))
+    assert fast._get_constructor_parameters()["loss_weight_lr"] == 1e-2  # kept in SB3 zips
+
+
 def test_delayed_adam_steps_every_nth_call_at_scaled_rate():
     w = torch.nn.Parameter(torch.zeros(1))
     opt = DelayedAdam([w], every=4, lr_scale=0.1, lr=1.0)
@@ -162,6 +173,8 @@ def test_config_file_overrides_and_errors(tmp_path):
         load_config(None, {"image_size": 30})
     with pytest.raises(ConfigError, match="generative_content_weight must be positive"):
         load_config(None, {"generative_content_weight": 0})
+    with pytest.raises(ConfigError, match="loss_weight_lr must not be negative"):
+        load_config(None, {"loss_weight_lr": -1e-3})
     bad = tmp_path / "bad.toml"
     bad.write_text("image_size = = 3")
     with pytest.raises(ConfigError, match="TOML"):

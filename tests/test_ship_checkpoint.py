@@ -108,3 +108,29 @@ def test_average_ships_the_weighted_mean_of_snapshots(tmp_path):
         torch.testing.assert_close(value, 0.75 * trained[key] + 0.25 * other_actor.state_dict()[key])
     with pytest.raises(SystemExit):
         ship([str(tmp_path / "run"), "--out", str(out), "--average", f"{snapshot}:0"])
+
+
+def test_a_fine_tune_of_the_released_folder_ships_averaged_with_it(tmp_path):
+    """A run fine-tuned from a released-layout folder records its files and may be averaged with it."""
+    from agents.release import export_release
+
+    ship = _script().main
+    torch.manual_seed(7)
+    export_release(Actor(), Builder(), tmp_path / "release")
+    _train(tmp_path / "run", 4, init=tmp_path / "release")
+    snapshot = tmp_path / "snap-4.zip"
+    snapshot.write_bytes((tmp_path / "run" / "checkpoints" / "last.zip").read_bytes())
+    (tmp_path / "run" / "checkpoints" / "last.json").write_text('{"num_timesteps": 9}')  # the run went on after it
+    out = tmp_path / "soup.pt"
+    assert ship([str(tmp_path / "run"), "--out", str(out), "--command", "styleenv train",
+                 "--average", f"{tmp_path / 'release'}:1", f"{snapshot}:1"]) == 0
+    card = json.loads(out.with_suffix(".json").read_text())
+    stage = card["training"]["stages"][-1]
+    files = {"actor.pth.tar": sha256_of(tmp_path / "release" / "actor.pth.tar"),
+             "builder.pth.tar": sha256_of(tmp_path / "release" / "builder.pth.tar")}
+    assert stage["init_release"] == {"folder": "release", "sha256": files}
+    assert stage["averaged"] == [{"folder": "release", "sha256": files, "weight": 0.5},
+                                 {"file": "snap-4.zip", "sha256": sha256_of(snapshot), "weight": 0.5}]
+    assert stage["env_steps"] == 4 and all(r["step"] <= 4 for r in stage["heldout_reward_history"])
+    with pytest.raises(SystemExit):
+        ship([str(tmp_path / "run"), "--out", str(out), "--average", str(tmp_path / "gone")])

@@ -40,6 +40,11 @@ class TrainConfig:
     :param learning_rate: Adam rate of critic and temperature (and the base of the actor's)
     :param actor_lr: SAC actor rate (applied as a fraction of ``learning_rate``)
     :param generative_lr: Adam rate of the generative update (actor, builder, ``p``)
+    :param loss_weight_lr: Adam rate of the uncertainty weights ``p`` alone (0: ``generative_lr``,
+        as the release). The released files hold no ``p``, so a fine-tune of them starts ``p`` at 1,
+        far from where long training settles it (the weight ``0.5 / p^2`` of a loss ``L`` settles
+        where ``p^2 = (L + sqrt(L^2 + 8 L)) / 4``); a faster rate lets ``p`` settle in a few hundred
+        steps instead of tens of thousands
     :param betas: Adam betas
     :param buffer_size: replay transitions
     :param batch_size: replay batch
@@ -92,6 +97,7 @@ class TrainConfig:
     learning_rate: float = 2e-4
     actor_lr: float = 2e-5
     generative_lr: float = 2e-4
+    loss_weight_lr: float = 0.0
     betas: tuple[float, float] = (0.5, 0.9)
     buffer_size: int = 5_000
     batch_size: int = 8
@@ -137,6 +143,8 @@ class TrainConfig:
             raise ConfigError("generative_batch_size and time_limit must not be negative")
         if self.actor_lr <= 0 or self.learning_rate <= 0 or self.generative_lr <= 0:
             raise ConfigError("learning rates must be positive")
+        if self.loss_weight_lr < 0:
+            raise ConfigError(f"loss_weight_lr must not be negative (0: generative_lr), got {self.loss_weight_lr}")
         if not self.generative_content_weight > 0:
             raise ConfigError(f"generative_content_weight must be positive, got {self.generative_content_weight}")
         if self.action_dtype not in ("float16", "float32"):

@@ -196,6 +196,7 @@ class StylePolicy(SACPolicy):
     :param actor_lr_scale: SAC actor learning rate as a fraction of the schedule (0.1: 2e-5)
     :param actor_update_every: the SAC actor loss is applied every this many updates (4)
     :param generative_lr: learning rate of the generative update (actor, builder, ``p``)
+    :param loss_weight_lr: learning rate of ``p`` alone (0: ``generative_lr``, as the release)
     :param critic_hidden: MLP width of each Q network
     :param optimizer_kwargs: Adam keyword arguments (``betas=(0.5, 0.9)`` for the release)
     :param use_sde: passed by SB3; must be False
@@ -213,6 +214,7 @@ class StylePolicy(SACPolicy):
         actor_lr_scale: float = 0.1,
         actor_update_every: int = 4,
         generative_lr: float = 2e-4,
+        loss_weight_lr: float = 0.0,
         critic_hidden: int = 64,
         optimizer_kwargs: dict[str, Any] | None = None,
         use_sde: bool = False,
@@ -231,6 +233,7 @@ class StylePolicy(SACPolicy):
         self.actor_lr_scale = actor_lr_scale
         self.actor_update_every = actor_update_every
         self.generative_lr = generative_lr
+        self.loss_weight_lr = loss_weight_lr
         self.critic_hidden = critic_hidden
         self.share_features_extractor = False
         self._build(lr_schedule)
@@ -254,11 +257,12 @@ class StylePolicy(SACPolicy):
         self.builder = Builder().to(self.device)
         # learned uncertainties of (content, style, contrastive), initialised to 1
         self.loss_weights = th.nn.Parameter(th.ones(3, device=self.device))
-        self.generative_optimizer = self.optimizer_class(
-            [*self.actor.net.parameters(), *self.builder.parameters(), self.loss_weights],
-            lr=self.generative_lr,
-            **self.optimizer_kwargs,
-        )
+        networks = [*self.actor.net.parameters(), *self.builder.parameters()]
+        if self.loss_weight_lr > 0:  # two groups: p on its own rate
+            groups = [{"params": networks}, {"params": [self.loss_weights], "lr": self.loss_weight_lr}]
+        else:  # one group, as the release (and the optimizer state of earlier runs)
+            groups = [{"params": [*networks, self.loss_weights]}]
+        self.generative_optimizer = self.optimizer_class(groups, lr=self.generative_lr, **self.optimizer_kwargs)
 
     def make_actor(self, features_extractor: Any = None) -> LatentActor:
         return LatentActor(self.observation_space, self.action_space).to(self.device)
@@ -274,6 +278,7 @@ class StylePolicy(SACPolicy):
             actor_lr_scale=self.actor_lr_scale,
             actor_update_every=self.actor_update_every,
             generative_lr=self.generative_lr,
+            loss_weight_lr=self.loss_weight_lr,
             critic_hidden=self.critic_hidden,
             optimizer_kwargs=self.optimizer_kwargs,
         )

@@ -143,6 +143,7 @@ def sac_kwargs(config: TrainConfig) -> dict[str, Any]:
             actor_lr_scale=config.actor_lr / config.learning_rate,
             actor_update_every=config.actor_update_every,
             generative_lr=config.generative_lr,
+            loss_weight_lr=config.loss_weight_lr,
             critic_hidden=config.critic_hidden,
             optimizer_kwargs={"betas": tuple(config.betas)},
         ),
