@@ -14,7 +14,9 @@ per-step means of an evaluate output folder's ``rows.csv`` over the held-back pa
 (copies of its ``last.zip`` at earlier steps, ``.pt`` files, or the released model's folder that
 the run was fine-tuned from) instead of its last weights; the card's last stage lists them with
 their sha256 and normalised weights, and counts the steps of the latest ``.zip`` snapshot (the
-run's ``last.zip`` when none is one).
+run's ``last.zip`` when none is one). ``--sibling RUN COMMAND WALL_HOURS`` adds another run from
+the same start whose snapshots are averaged in: it is recorded as a stage of its own, before the
+run's, after checking that it started from the same weights and held back the same files.
 
 A run that started from an earlier checkpoint (its config's ``init``) passes that checkpoint's
 card with ``--continues``: its stages come first, after checking that its sha256 is the init
@@ -88,12 +90,47 @@ def fingerprint(path: Path) -> dict:
     return {"file": path.name, "sha256": sha256_of(path)}
 
 
-def snapshot_steps(path: Path) -> int | None:
-    """The env steps of an SB3 zip snapshot (read from its JSON ``data``, nothing unpickled); None for others."""
+def snapshot_data(path: Path) -> tuple[int, Path | None] | None:
+    """Env steps and run folder of an SB3 zip snapshot (its JSON ``data``, nothing unpickled); None for others.
+
+    The run folder is the parent of the zip's ``tensorboard_log`` (``RUN/tb``), None without one.
+    """
     if path.suffix != ".zip":
         return None
     with zipfile.ZipFile(path) as archive:
-        return int(json.loads(archive.read("data"))["num_timesteps"])
+        data = json.loads(archive.read("data"))
+    tb = data.get("tensorboard_log")
+    return int(data["num_timesteps"]), Path(tb).parent.resolve() if tb else None
+
+
+def run_stage(run: Path, snapshots: list[Path], main: bool, command: str, wall_hours: float | None,
+              hardware: str | None) -> dict:
+    """The card's record of one training run: command, steps, wall time, hardware, config, held-back history.
+
+    :param snapshots: the averaged files; the steps are those of the latest ``.zip`` snapshot of this run
+        (the main run also counts zips that name no run), else the run's ``last.zip``
+    """
+    from styleenv.weights import sha256_of
+
+    steps = json.loads((run / "checkpoints" / "last.json").read_text())["num_timesteps"]
+    config = json.loads((run / "config.json").read_text())
+    own = [data[0] for data in map(snapshot_data, snapshots)
+           if data is not None and (data[1] == run.resolve() or (main and data[1] is None))]
+    steps = max(own, default=steps)
+    history = []
+    if (run / "eval.jsonl").is_file():
+        for line in (run / "eval.jsonl").read_text().splitlines():
+            record = json.loads(line)
+            if record["step"] <= steps:
+                history.append({"step": record["step"], "mean_reward": record["mean_reward"],
+                                "final_style_loss": record["final_style_loss"]})
+    stage = {"command": command, "env_steps": steps, "wall_hours": wall_hours, "hardware": hardware,
+             "config": config, "heldout_reward_history": history}
+    if init_file(config) is not None:
+        stage["init_sha256"] = sha256_of(init_file(config))
+    elif init_folder(config) is not None:
+        stage["init_release"] = fingerprint(init_folder(config))
+    return stage
 
 
 def earlier_stages(card_path: Path, init_sha256: str | None, holdout: dict) -> list[dict]:
@@ -134,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="card of the checkpoint the run started from (its training stages come first)")
     parser.add_argument("--average", nargs="+", metavar="SNAPSHOT[:WEIGHT]", default=None,
                         help="ship the weighted mean of these snapshots of the run (.zip or .pt) instead of last.zip")
+    parser.add_argument("--sibling", nargs=3, action="append", default=[], metavar=("RUN", "COMMAND", "WALL_HOURS"),
+                        help="another run from the same start whose snapshots are among --average (a stage of its own)")
     parser.add_argument("--out", type=Path, default=None, help="checkpoint path (default: the package's)")
     parser.add_argument("--card-only", action="store_true",
                         help="keep the checkpoint file as it is (same bytes) and rewrite its card only")
@@ -147,7 +186,6 @@ def main(argv: list[str] | None = None) -> int:
     zip_path = args.run / "checkpoints" / "last.zip"
     if not zip_path.is_file():
         parser.error(f"{zip_path}: no checkpoint; train first (styleenv train ...)")
-    steps = json.loads((args.run / "checkpoints" / "last.json").read_text())["num_timesteps"]
     config = json.loads((args.run / "config.json").read_text())
     holdout = held_back(config)
     sources = [(Path(path), weight) for path, weight in map(parse_source, args.average or ())]
@@ -161,26 +199,23 @@ def main(argv: list[str] | None = None) -> int:
             if not path.exists():
                 parser.error(f"--average {path}: no such snapshot file or folder")
         averaged = [{**fingerprint(path), "weight": share} for path, share in shares]
-        snapshot = [n for n in (snapshot_steps(path) for path, _ in sources) if n is not None]
-        steps = max(snapshot, default=steps)
-    history = []
-    if (args.run / "eval.jsonl").is_file():
-        for line in (args.run / "eval.jsonl").read_text().splitlines():
-            record = json.loads(line)
-            if record["step"] <= steps:
-                history.append({"step": record["step"], "mean_reward": record["mean_reward"],
-                                "final_style_loss": record["final_style_loss"]})
-    stage = {"command": args.command, "env_steps": steps, "wall_hours": args.wall_hours, "hardware": args.hardware,
-             "config": config,
-             "heldout_reward_history": history}
+    snapshots = [path for path, _ in sources]
+    stage = run_stage(args.run, snapshots, True, args.command, args.wall_hours, args.hardware)
     if averaged:
         stage["averaged"] = averaged
-    init = init_file(config)
-    if init is not None:
-        stage["init_sha256"] = sha256_of(init)
-    elif init_folder(config) is not None:
-        stage["init_release"] = fingerprint(init_folder(config))
-    stages = [stage]
+    siblings = []
+    for run, command, hours in args.sibling:
+        run = Path(run)
+        if not (run / "config.json").is_file() or not (run / "checkpoints" / "last.json").is_file():
+            parser.error(f"--sibling {run}: not a training run folder (no config.json or checkpoints/last.json)")
+        sibling = run_stage(run, snapshots, False, command, float(hours), args.hardware)
+        start_of = ("init_sha256", "init_release")
+        if [sibling.get(k) for k in start_of] != [stage.get(k) for k in start_of]:
+            parser.error(f"--sibling {run}: started from other weights than {args.run}")
+        if _held_files(held_back(sibling["config"])) != _held_files(holdout):
+            parser.error(f"--sibling {run}: held back other files than {args.run}")
+        siblings.append(sibling)
+    stages = siblings + [stage]
     if args.continues:
         stages = earlier_stages(args.continues, stage.get("init_sha256"), holdout) + stages
     total_steps = sum(s["env_steps"] for s in stages)

@@ -110,7 +110,7 @@ def test_average_ships_the_weighted_mean_of_snapshots(tmp_path):
         ship([str(tmp_path / "run"), "--out", str(out), "--average", f"{snapshot}:0"])
 
 
-def test_a_fine_tune_of_the_released_folder_ships_averaged_with_it(tmp_path):
+def test_a_fine_tune_of_the_released_folder_ships_averaged_with_it(tmp_path, capsys):
     """A run fine-tuned from a released-layout folder records its files and may be averaged with it."""
     from agents.release import export_release
 
@@ -134,3 +134,21 @@ def test_a_fine_tune_of_the_released_folder_ships_averaged_with_it(tmp_path):
     assert stage["env_steps"] == 4 and all(r["step"] <= 4 for r in stage["heldout_reward_history"])
     with pytest.raises(SystemExit):
         ship([str(tmp_path / "run"), "--out", str(out), "--average", str(tmp_path / "gone")])
+
+    # a sibling run from the same start, averaged in, is a stage of its own (its latest snapshot's steps)
+    _train(tmp_path / "run2", 3, init=tmp_path / "release")
+    sibling = tmp_path / "sibling-3.zip"
+    sibling.write_bytes((tmp_path / "run2" / "checkpoints" / "last.zip").read_bytes())
+    assert ship([str(tmp_path / "run"), "--out", str(out), "--command", "styleenv train a", "--wall-hours", "0.5",
+                 "--sibling", str(tmp_path / "run2"), "styleenv train b", "0.25",
+                 "--average", f"{snapshot}:1", f"{sibling}:1"]) == 0
+    training = json.loads(out.with_suffix(".json").read_text())["training"]
+    assert [(s["command"], s["env_steps"]) for s in training["stages"]] == [("styleenv train b", 3),
+                                                                             ("styleenv train a", 4)]
+    assert training["env_steps"] == 7 and training["wall_hours"] == 0.75
+    config = json.loads((tmp_path / "run2" / "config.json").read_text())
+    (tmp_path / "run2" / "config.json").write_text(json.dumps({**config, "init": str(tmp_path / "elsewhere")}))
+    with pytest.raises(SystemExit):
+        ship([str(tmp_path / "run"), "--out", str(out), "--command", "styleenv train a",
+              "--sibling", str(tmp_path / "run2"), "styleenv train b", "0.25", "--average", f"{sibling}:1"])
+    assert "started from other weights" in capsys.readouterr().err
