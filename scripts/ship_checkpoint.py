@@ -208,7 +208,11 @@ def main(argv: list[str] | None = None) -> int:
         run = Path(run)
         if not (run / "config.json").is_file() or not (run / "checkpoints" / "last.json").is_file():
             parser.error(f"--sibling {run}: not a training run folder (no config.json or checkpoints/last.json)")
-        sibling = run_stage(run, snapshots, False, command, float(hours), args.hardware)
+        try:
+            hours = float(hours)
+        except ValueError:
+            parser.error(f"--sibling {run}: WALL_HOURS must be a number, got {hours!r}")
+        sibling = run_stage(run, snapshots, False, command, hours, args.hardware)
         start_of = ("init_sha256", "init_release")
         if [sibling.get(k) for k in start_of] != [stage.get(k) for k in start_of]:
             parser.error(f"--sibling {run}: started from other weights than {args.run}")
