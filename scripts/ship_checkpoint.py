@@ -58,26 +58,19 @@ def _held_files(holdout: dict) -> dict:
     return {kind: names for kind, names in holdout.items() if kind != "rule"}
 
 
-def init_file(config: dict) -> Path | None:
-    """The file a run started from: its config's ``init`` (``"default"``: the shipped checkpoint), if a file."""
-    path = _init_path(config)
-    return path if path is not None and path.is_file() else None
+def init_source(config: dict) -> Path | None:
+    """What a run started from: its config's ``init`` (``"default"``: the shipped checkpoint), if it exists.
 
-
-def init_folder(config: dict) -> Path | None:
-    """The released model's folder a run started from (its config's ``init``), if a folder."""
-    path = _init_path(config)
-    return path if path is not None and path.is_dir() else None
-
-
-def _init_path(config: dict) -> Path | None:
+    :return: a checkpoint file or the released model's folder; None without an ``init`` or when it is gone
+    """
     from agents.default import init_path
     from agents.release import CheckpointError
 
     try:
-        return init_path(config["init"]) if config.get("init") else None
+        path = init_path(config["init"]) if config.get("init") else None
     except CheckpointError:  # the shipped file is missing or not the one its card names
         return None
+    return path if path is not None and path.exists() else None
 
 
 def fingerprint(path: Path) -> dict:
@@ -103,19 +96,19 @@ def snapshot_data(path: Path) -> tuple[int, Path | None] | None:
     return int(data["num_timesteps"]), Path(tb).parent.resolve() if tb else None
 
 
-def run_stage(run: Path, snapshots: list[Path], main: bool, command: str, wall_hours: float | None,
-              hardware: str | None) -> dict:
+def run_stage(run: Path, snapshots: list[tuple[int, Path | None]], main: bool, command: str,
+              wall_hours: float | None, hardware: str | None) -> dict:
     """The card's record of one training run: command, steps, wall time, hardware, config, held-back history.
 
-    :param snapshots: the averaged files; the steps are those of the latest ``.zip`` snapshot of this run
-        (the main run also counts zips that name no run), else the run's ``last.zip``
+    :param snapshots: :func:`snapshot_data` of the averaged ``.zip`` files; the steps are those of the
+        latest snapshot of this run (the main run also counts zips that name no run), else the run's
+        ``last.zip``
     """
     from styleenv.weights import sha256_of
 
     steps = json.loads((run / "checkpoints" / "last.json").read_text())["num_timesteps"]
     config = json.loads((run / "config.json").read_text())
-    own = [data[0] for data in map(snapshot_data, snapshots)
-           if data is not None and (data[1] == run.resolve() or (main and data[1] is None))]
+    own = [n for n, origin in snapshots if origin == run.resolve() or (main and origin is None)]
     steps = max(own, default=steps)
     history = []
     if (run / "eval.jsonl").is_file():
@@ -126,10 +119,11 @@ def run_stage(run: Path, snapshots: list[Path], main: bool, command: str, wall_h
                                 "final_style_loss": record["final_style_loss"]})
     stage = {"command": command, "env_steps": steps, "wall_hours": wall_hours, "hardware": hardware,
              "config": config, "heldout_reward_history": history}
-    if init_file(config) is not None:
-        stage["init_sha256"] = sha256_of(init_file(config))
-    elif init_folder(config) is not None:
-        stage["init_release"] = fingerprint(init_folder(config))
+    start = init_source(config)
+    if start is not None and start.is_file():
+        stage["init_sha256"] = sha256_of(start)
+    elif start is not None:
+        stage["init_release"] = fingerprint(start)
     return stage
 
 
@@ -186,8 +180,6 @@ def main(argv: list[str] | None = None) -> int:
     zip_path = args.run / "checkpoints" / "last.zip"
     if not zip_path.is_file():
         parser.error(f"{zip_path}: no checkpoint; train first (styleenv train ...)")
-    config = json.loads((args.run / "config.json").read_text())
-    holdout = held_back(config)
     sources = [(Path(path), weight) for path, weight in map(parse_source, args.average or ())]
     averaged = []
     if sources:
@@ -199,8 +191,10 @@ def main(argv: list[str] | None = None) -> int:
             if not path.exists():
                 parser.error(f"--average {path}: no such snapshot file or folder")
         averaged = [{**fingerprint(path), "weight": share} for path, share in shares]
-    snapshots = [path for path, _ in sources]
+    snapshots = [data for data in (snapshot_data(path) for path, _ in sources) if data is not None]
     stage = run_stage(args.run, snapshots, True, args.command, args.wall_hours, args.hardware)
+    config = stage["config"]
+    holdout = held_back(config)
     if averaged:
         stage["averaged"] = averaged
     siblings = []

@@ -66,11 +66,11 @@ def test_init_default_is_the_shipped_checkpoint(tmp_path):
     """A run fine-tuned with ``init = "default"`` continues the shipped checkpoint's card."""
     from agents.default import DEFAULT_CHECKPOINT
 
-    init_file = _script().init_file
-    assert init_file({"init": "default"}) == DEFAULT_CHECKPOINT
-    assert init_file({"init": None}) is None and init_file({"init": str(tmp_path / "gone.pt")}) is None
+    init_source = _script().init_source
+    assert init_source({"init": "default"}) == DEFAULT_CHECKPOINT
+    assert init_source({"init": None}) is None and init_source({"init": str(tmp_path / "gone.pt")}) is None
     (tmp_path / "w.pt").write_bytes(b"x")
-    assert init_file({"init": str(tmp_path / "w.pt")}) == tmp_path / "w.pt"
+    assert init_source({"init": str(tmp_path / "w.pt")}) == tmp_path / "w.pt"
 
 
 def test_continues_refuses_a_card_of_another_file(tmp_path):
