@@ -5,7 +5,8 @@ weighted mean of their parameters is a network too, often smoother than either. 
 an SB3 zip written by ``styleenv train`` (``checkpoints/last.zip`` or a copy of it), a
 ``.pt`` file of :func:`agents.release.save_checkpoint` or the released model's folder (a run
 fine-tuned from it shares its basin too); zips are read weights-only, nothing in them is
-unpickled.
+unpickled. The uncertainty weights ``p`` of the generative loss are averaged alongside
+(:func:`average_loss_weights`) so that a fine-tune from the mean starts with settled weights.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 from pathlib import Path
 
 from agents.networks import Actor, Builder
-from agents.release import CheckpointError, load_checkpoint, load_release
+from agents.release import CheckpointError, checkpoint_loss_weights, load_checkpoint, load_release
 
 
 def networks_from_sb3_zip(path: str | os.PathLike) -> tuple[Actor, Builder]:
@@ -39,6 +40,30 @@ def networks_from_sb3_zip(path: str | os.PathLike) -> tuple[Actor, Builder]:
     actor.load_state_dict(actor_state)
     builder.load_state_dict(builder_state)
     return actor.eval(), builder.eval()
+
+
+def loss_weights_of(path: str | os.PathLike) -> list[float] | None:
+    """The uncertainty weights ``p`` a checkpoint holds, or ``None`` (the released folder, older files).
+
+    :param path: a ``.zip`` (SB3, the policy's ``loss_weights``), a ``.pt`` (its metadata) or a folder
+    """
+    if Path(path).is_dir():
+        return None
+    if str(path).endswith(".zip"):
+        from stable_baselines3.common.save_util import load_from_zip_file
+
+        _, params, _ = load_from_zip_file(path, device="cpu", load_data=False)
+        weights = (params or {}).get("policy", {}).get("loss_weights")
+        return None if weights is None else [float(v) for v in weights]
+    return checkpoint_loss_weights(path, load_checkpoint(path)[2])
+
+
+def average_loss_weights(sources: list[tuple[str | os.PathLike, float]]) -> list[float] | None:
+    """The weighted mean of the sources' ``p``; ``None`` when any source holds none."""
+    found = [(loss_weights_of(path), share) for path, share in normalised(sources)]
+    if any(weights is None for weights, _ in found):
+        return None
+    return [sum(weights[i] * share for weights, share in found) for i in range(len(found[0][0]))]
 
 
 def load_networks(path: str | os.PathLike) -> tuple[Actor, Builder]:

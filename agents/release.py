@@ -11,6 +11,7 @@ with ``torch.load(..., weights_only=True)``.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -181,3 +182,19 @@ def load_checkpoint(
     _load_strict(actor, payload["actor"], path, "actor", hint)
     _load_strict(builder, payload["builder"], path, "builder", hint)
     return actor.to(device).eval(), builder.to(device).eval(), dict(payload.get("metadata") or {})
+
+
+def checkpoint_loss_weights(path: str | os.PathLike, metadata: dict[str, Any]) -> list[float] | None:
+    """The uncertainty weights ``p`` (content, style, contrastive) in a checkpoint's metadata, if any.
+
+    :param path: the checkpoint file (for the error message)
+    :param metadata: what :func:`load_checkpoint` returned
+    :raises CheckpointError: ``loss_weights`` present but not three finite numbers
+    """
+    weights = metadata.get("loss_weights")
+    if weights is None:
+        return None
+    if (not isinstance(weights, list) or len(weights) != 3
+            or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in weights)):
+        raise CheckpointError(f"{path}: metadata loss_weights must be three finite numbers, got {weights!r}")
+    return [float(v) for v in weights]

@@ -7,15 +7,15 @@ import zipfile
 import pytest
 import torch
 
-from agents.averaging import average_networks, networks_from_sb3_zip, parse_source
+from agents.averaging import average_loss_weights, average_networks, networks_from_sb3_zip, parse_source
 from agents.networks import Actor, Builder
 from agents.release import CheckpointError, export_release, save_checkpoint
 
 
-def _saved(path, seed):
+def _saved(path, seed, loss_weights=None):
     torch.manual_seed(seed)
     actor, builder = Actor(), Builder()
-    save_checkpoint(path, actor, builder)
+    save_checkpoint(path, actor, builder, None if loss_weights is None else {"loss_weights": loss_weights})
     return actor, builder
 
 
@@ -66,3 +66,15 @@ def test_parse_source():
     assert parse_source("runs/a/last.zip") == ("runs/a/last.zip", 1.0)
     assert parse_source("snap.zip:0.25") == ("snap.zip", 0.25)
     assert parse_source("C:/odd:name.pt") == ("C:/odd:name.pt", 1.0)
+
+
+def test_loss_weights_are_averaged_only_when_every_source_has_them(tmp_path):
+    _saved(tmp_path / "a.pt", 0, [0.5, 1.0, 0.1])
+    _saved(tmp_path / "b.pt", 1, [0.7, 1.4, 0.3])
+    _saved(tmp_path / "old.pt", 2)  # written before checkpoints kept p
+    mean = average_loss_weights([(tmp_path / "a.pt", 1.0), (tmp_path / "b.pt", 3.0)])
+    assert mean == pytest.approx([0.65, 1.3, 0.25])
+    assert average_loss_weights([(tmp_path / "a.pt", 1.0), (tmp_path / "old.pt", 1.0)]) is None
+    _saved(tmp_path / "bad.pt", 3, [1.0, float("nan"), 1.0])
+    with pytest.raises(CheckpointError, match="three finite numbers"):
+        average_loss_weights([(tmp_path / "bad.pt", 1.0)])

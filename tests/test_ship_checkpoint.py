@@ -56,6 +56,7 @@ def test_two_stages_chain_into_one_card(tmp_path):
     assert training["stages"][1]["init_sha256"] == sha256_of(first)
     actor, builder, meta = load_checkpoint(second)
     assert meta["num_timesteps"] == 14
+    assert meta["loss_weights"] == pytest.approx(run2.model.policy.loss_weights.tolist())  # p ship with it
     trained_actor, trained_builder = run2.model.policy.networks
     for mine, theirs in ((actor, trained_actor), (builder, trained_builder)):
         for key, value in mine.state_dict().items():
@@ -106,6 +107,7 @@ def test_average_ships_the_weighted_mean_of_snapshots(tmp_path):
     trained = run.model.policy.networks[0].state_dict()
     for key, value in actor.state_dict().items():
         torch.testing.assert_close(value, 0.75 * trained[key] + 0.25 * other_actor.state_dict()[key])
+    assert "loss_weights" not in load_checkpoint(out)[2]  # other.pt holds no p, so the mean has none
     with pytest.raises(SystemExit):
         ship([str(tmp_path / "run"), "--out", str(out), "--average", f"{snapshot}:0"])
 

@@ -52,6 +52,7 @@ def test_checkpoint_and_exported_weights_written(trained):
 
     actor, builder, meta = load_checkpoint(run.directory / "final.pt")
     assert meta["num_timesteps"] == 20
+    assert meta["loss_weights"] == run.model.policy.loss_weights.tolist()
     assert (run.directory / "final.pt").stat().st_size < 3_000_000
 
 
@@ -86,6 +87,21 @@ def test_resume_continues_from_the_saved_step(trained):
     assert json.loads((resumed.directory / "checkpoints" / "last.json").read_text())["num_timesteps"] == 26
 
 
+def test_init_from_an_exported_checkpoint_keeps_its_loss_weights(trained, tmp_path):
+    """A fine-tune from ``final.pt`` starts with the run's settled ``p``, not at 1."""
+    run, _ = trained
+    from agents.release import save_checkpoint
+
+    exported = save_checkpoint(tmp_path / "tuned.pt", *run.model.policy.networks, {"loss_weights": [0.6, 1.2, 0.15]})
+    cfg = load_config("configs/tiny.toml", {"output": str(tmp_path / "fine"), "init": str(exported)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fine = build(cfg)
+    torch.testing.assert_close(fine.model.policy.loss_weights, torch.tensor([0.6, 1.2, 0.15]))
+    for k, v in run.model.policy.builder.state_dict().items():
+        assert torch.equal(v, fine.model.policy.builder.state_dict()[k])
+
+
 def test_cli_bad_input_exits_2(capsys):
     from styleenv_cli.main import main
 
@@ -114,16 +130,17 @@ def test_sigterm_saves_a_checkpoint_that_resumes(tmp_path):
     import signal
     import subprocess
     import sys
-    import time
 
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "styleenv", "train", "--config", "configs/tiny.toml", "--output", str(out),
-           "--set", "total_steps=100000", "--set", "checkpoint_every=0"]
+           "--set", "total_steps=100000", "--set", "checkpoint_every=0", "--set", "eval_every=8", "--verbose"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert "training in" in proc.stdout.readline()  # printed once the model is built
-        time.sleep(4.0)  # some steps past the warm-up
+        for line in proc.stdout:  # the evaluation at step 8 shows steps past the warm-up were taken
+            if line.startswith("step 8:"):
+                break
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=120)
     finally:

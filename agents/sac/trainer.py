@@ -4,7 +4,7 @@
 ``config.json``, ``tb/`` (TensorBoard), ``checkpoints/`` (``last.zip`` + ``generative.pt``
 [+ ``replay.pkl``; without it a resumed run refills its replay buffer from the policy]),
 ``samples/`` (sequence pictures), ``eval.jsonl`` (held-back rewards) and ``final.pt`` (actor +
-builder only, :func:`agents.release.save_checkpoint` format).
+builder and the loss weights ``p``, :func:`agents.release.save_checkpoint` format).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor
 
 from agents.default import init_path
-from agents.release import CheckpointError, load_checkpoint, load_release, save_checkpoint
+from agents.release import CheckpointError, checkpoint_loss_weights, load_checkpoint, load_release, save_checkpoint
 from agents.sac.buffer import StyleReplayBuffer
 from agents.sac.callbacks import (
     CheckpointCallback,
@@ -151,23 +151,28 @@ def sac_kwargs(config: TrainConfig) -> dict[str, Any]:
 
 
 def init_networks(model: SAC, path: str, device: th.device) -> str:
-    """Load actor and builder weights into the model's policy.
+    """Load actor and builder weights into the model's policy, and the loss weights ``p`` where the file has them.
 
     :param path: ``"default"`` (the shipped checkpoint, :mod:`agents.default`), a styleenv
-        checkpoint file, or the released model's folder
+        checkpoint file, or the released model's folder (no ``p``: they start at 1)
     """
+    weights = None
     try:
         p = init_path(path)
         if p.is_dir():
             actor, builder = load_release(p, device)
             kind = "released model"
         else:
-            actor, builder, _ = load_checkpoint(p, device)
+            actor, builder, metadata = load_checkpoint(p, device)
+            weights = checkpoint_loss_weights(p, metadata)
             kind = "styleenv checkpoint"
     except CheckpointError as err:
         raise ValueError(str(err)) from None
     model.policy.actor.net.load_state_dict(actor.state_dict())
     model.policy.builder.load_state_dict(builder.state_dict())
+    if weights is not None:
+        with th.no_grad():
+            model.policy.loss_weights.copy_(th.tensor(weights))
     return kind
 
 
@@ -252,7 +257,7 @@ def export(run: Run, path: str | Path | None = None) -> Path:
     """Write actor + builder only (small file) in the project's checkpoint format."""
     actor, builder = run.model.policy.networks
     meta = {"num_timesteps": int(run.model.num_timesteps), "image_size": run.config.image_size,
-            "source": "styleenv train (SB3 SAC)"}
+            "source": "styleenv train (SB3 SAC)", "loss_weights": run.model.policy.loss_weights.tolist()}
     return save_checkpoint(path or run.directory / "final.pt", actor, builder, meta)
 
 
