@@ -254,7 +254,7 @@ def refill_replay(model: SAC, steps: int) -> None:
 
 
 def export(run: Run, path: str | Path | None = None) -> Path:
-    """Write actor + builder only (small file) in the project's checkpoint format."""
+    """Write actor + builder and the loss weights ``p`` (small file) in the project's checkpoint format."""
     actor, builder = run.model.policy.networks
     meta = {"num_timesteps": int(run.model.num_timesteps), "image_size": run.config.image_size,
             "source": "styleenv train (SB3 SAC)", "loss_weights": run.model.policy.loss_weights.tolist()}
