@@ -5,8 +5,8 @@ weighted mean of their parameters is a network too, often smoother than either. 
 an SB3 zip written by ``styleenv train`` (``checkpoints/last.zip`` or a copy of it), a
 ``.pt`` file of :func:`agents.release.save_checkpoint` or the released model's folder (a run
 fine-tuned from it shares its basin too); zips are read weights-only, nothing in them is
-unpickled. The uncertainty weights ``p`` of the generative loss are averaged alongside
-(:func:`average_loss_weights`) so that a fine-tune from the mean starts with settled weights.
+unpickled. The uncertainty weights ``p`` of the generative loss are averaged alongside, so that
+a fine-tune from the mean starts with settled weights.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from agents.networks import Actor, Builder
 from agents.release import CheckpointError, checkpoint_loss_weights, load_checkpoint, load_release
 
 
-def networks_from_sb3_zip(path: str | os.PathLike) -> tuple[Actor, Builder]:
-    """Actor and builder of a ``StylePolicy`` zip saved by SB3, without unpickling its data.
+def networks_from_sb3_zip(path: str | os.PathLike) -> tuple[Actor, Builder, list[float] | None]:
+    """Actor, builder and loss weights ``p`` of a ``StylePolicy`` zip saved by SB3, without unpickling its data.
 
     :param path: the ``.zip`` file
-    :return: ``(actor, builder)`` on the CPU, in eval mode
+    :return: ``(actor, builder, p)``, the modules on the CPU in eval mode, ``p`` None in a zip without it
     :raises CheckpointError: missing file, or a zip without the policy's actor and builder
     """
     from stable_baselines3.common.save_util import load_from_zip_file
@@ -39,41 +39,22 @@ def networks_from_sb3_zip(path: str | os.PathLike) -> tuple[Actor, Builder]:
     actor, builder = Actor(), Builder()
     actor.load_state_dict(actor_state)
     builder.load_state_dict(builder_state)
-    return actor.eval(), builder.eval()
+    weights = state.get("loss_weights")
+    return actor.eval(), builder.eval(), None if weights is None else [float(v) for v in weights]
 
 
-def loss_weights_of(path: str | os.PathLike) -> list[float] | None:
-    """The uncertainty weights ``p`` a checkpoint holds, or ``None`` (the released folder, older files).
+def load_networks(path: str | os.PathLike) -> tuple[Actor, Builder, list[float] | None]:
+    """Actor, builder and ``p`` of a ``.zip`` (SB3) or ``.pt`` (styleenv) checkpoint or the released folder.
 
-    :param path: a ``.zip`` (SB3, the policy's ``loss_weights``), a ``.pt`` (its metadata) or a folder
+    :return: ``(actor, builder, p)``, the modules on the CPU; ``p`` None for the released folder and
+        for files written before checkpoints kept it
     """
     if Path(path).is_dir():
-        return None
-    if str(path).endswith(".zip"):
-        from stable_baselines3.common.save_util import load_from_zip_file
-
-        _, params, _ = load_from_zip_file(path, device="cpu", load_data=False)
-        weights = (params or {}).get("policy", {}).get("loss_weights")
-        return None if weights is None else [float(v) for v in weights]
-    return checkpoint_loss_weights(path, load_checkpoint(path)[2])
-
-
-def average_loss_weights(sources: list[tuple[str | os.PathLike, float]]) -> list[float] | None:
-    """The weighted mean of the sources' ``p``; ``None`` when any source holds none."""
-    found = [(loss_weights_of(path), share) for path, share in normalised(sources)]
-    if any(weights is None for weights, _ in found):
-        return None
-    return [sum(weights[i] * share for weights, share in found) for i in range(len(found[0][0]))]
-
-
-def load_networks(path: str | os.PathLike) -> tuple[Actor, Builder]:
-    """Actor and builder of a ``.zip`` (SB3) or ``.pt`` (styleenv) checkpoint or the released folder, on the CPU."""
-    if Path(path).is_dir():
-        return load_release(path)
+        return (*load_release(path), None)
     if str(path).endswith(".zip"):
         return networks_from_sb3_zip(path)
-    actor, builder, _ = load_checkpoint(path)
-    return actor, builder
+    actor, builder, metadata = load_checkpoint(path)
+    return actor, builder, checkpoint_loss_weights(path, metadata)
 
 
 def normalised(sources: list[tuple[str | os.PathLike, float]]) -> list[tuple[str | os.PathLike, float]]:
@@ -89,19 +70,25 @@ def normalised(sources: list[tuple[str | os.PathLike, float]]) -> list[tuple[str
     return [(path, weight / total) for path, weight in sources]
 
 
-def average_networks(sources: list[tuple[str | os.PathLike, float]]) -> tuple[Actor, Builder]:
-    """The weighted mean of several checkpoints' actor and builder parameters.
+def average_networks(
+    sources: list[tuple[str | os.PathLike, float]],
+) -> tuple[Actor, Builder, list[float] | None]:
+    """The weighted mean of several checkpoints' actor and builder parameters and of their ``p``.
 
     :param sources: ``(path, weight)`` pairs; weights are positive and are normalised to sum to 1
-    :return: ``(actor, builder)`` holding the averaged parameters, on the CPU, in eval mode
+    :return: ``(actor, builder, p)``: the averaged modules on the CPU in eval mode, and the mean ``p``
+        (None when any source holds none)
     :raises ValueError: no sources, or a weight that is not positive
     """
-    loaded = [(load_networks(path), share) for path, share in normalised(sources)]
+    loaded = [(load_networks(path), share) for path, share in normalised(sources)]  # each source read once
     actor, builder = Actor().eval(), Builder().eval()
     for index, target in enumerate((actor, builder)):
         states = [(nets[index].state_dict(), share) for nets, share in loaded]
         target.load_state_dict({key: sum(state[key] * share for state, share in states) for key in states[0][0]})
-    return actor, builder
+    found = [(nets[2], share) for nets, share in loaded]
+    if any(weights is None for weights, _ in found):
+        return actor, builder, None
+    return actor, builder, [sum(weights[i] * share for weights, share in found) for i in range(len(found[0][0]))]
 
 
 def parse_source(spec: str) -> tuple[str, float]:

@@ -172,14 +172,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep the checkpoint file as it is (same bytes) and rewrite its card only")
     args = parser.parse_args(argv)
 
-    from agents.averaging import (
-        average_loss_weights,
-        average_networks,
-        loss_weights_of,
-        networks_from_sb3_zip,
-        normalised,
-        parse_source,
-    )
+    from agents.averaging import average_networks, normalised, parse_source
     from agents.default import DEFAULT_CARD, DEFAULT_CHECKPOINT
     from agents.release import save_checkpoint
     from styleenv.weights import sha256_of
@@ -226,8 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     total_steps = sum(s["env_steps"] for s in stages)
     out = args.out or DEFAULT_CHECKPOINT
     if not args.card_only:
-        actor, builder = average_networks(sources) if sources else networks_from_sb3_zip(zip_path)
-        weights = average_loss_weights(sources) if sources else loss_weights_of(zip_path)
+        actor, builder, weights = average_networks(sources or [(zip_path, 1.0)])  # one source: that checkpoint
         meta = {"num_timesteps": total_steps, "image_size": config["image_size"], "source": "styleenv train (SB3 SAC)"}
         if weights is not None:
             meta["loss_weights"] = weights
