@@ -74,11 +74,24 @@ def _read_state(path: Path, what: str, hint: str) -> dict[str, Any]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # pickle, zip and unpickler errors all mean "not a usable checkpoint"
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({reason}); {hint}") from None
+        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({_why_unreadable(err)}); {hint}") from None
     if not isinstance(obj, dict):
         raise CheckpointError(f"{path}: holds a {type(obj).__name__}, not a state dict ({what}); {hint}")
     return obj
+
+
+def _why_unreadable(err: Exception) -> str:
+    """One short line from ``torch.load``'s error: the weights-only loader's own reason where it
+    gave one (torch's advice to load without ``weights_only`` is not passed on), else the first
+    sentence."""
+    text = str(err)
+    if isinstance(err, EOFError):
+        return "empty or cut short"
+    if "Weights only load failed" in text:
+        rest = text.partition("WeightsUnpickler error:")[2].strip()
+        return "refused by the weights-only loader" + (": " + rest.splitlines()[0].split(". ")[0] if rest else "")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0].split(". ")[0] if lines else type(err).__name__
 
 
 def _rename(state: dict[str, Any], table: dict[str, str], path: Path, what: str, hint: str) -> dict[str, torch.Tensor]:

@@ -186,3 +186,23 @@ def test_project_checkpoint_errors(tmp_path: Path) -> None:
     torch.save({"a": torch.zeros(1)}, bad)
     with pytest.raises(CheckpointError, match="not a styleenv checkpoint"):
         load_checkpoint(bad)
+
+
+class _NotATensor:
+    pass
+
+
+def test_unreadable_checkpoint_errors_are_one_short_line(tmp_path: Path) -> None:
+    """The reason names what the weights-only loader refused, without torch's advice to unpickle."""
+    objects, empty, cut = tmp_path / "objects.pt", tmp_path / "empty.pt", tmp_path / "cut.pt"
+    torch.save({"a": _NotATensor()}, objects)
+    empty.write_bytes(b"")
+    torch.save({"a": torch.zeros(64)}, cut)
+    cut.write_bytes(cut.read_bytes()[:200])
+    for path, reason in ((objects, "refused by the weights-only loader: Unsupported global"),
+                         (empty, "empty or cut short"), (cut, "failed reading zip archive")):
+        with pytest.raises(CheckpointError) as err:
+            load_checkpoint(path)
+        message = str(err.value)
+        assert reason in message and "\n" not in message
+        assert "weights_only" not in message and "trust" not in message
