@@ -156,6 +156,14 @@ def test_out_is_a_file(files, tmp_path: Path, capsys) -> None:
     assert out.read_text() == "x"
 
 
+def test_out_named_like_an_image(files, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "result.png"
+    rc, _, err = run([files["content"], files["style"], "--checkpoint", files["checkpoint"], "--out", out], capsys)
+    assert rc == 2 and len(err.strip().splitlines()) == 1
+    assert f"--out {tmp_path / 'result'}" in err  # the folder to pass instead
+    assert not out.exists()
+
+
 def test_failure_mid_pair_leaves_nothing(files, tmp_path: Path, capsys, monkeypatch) -> None:
     import styleenv.visual
 

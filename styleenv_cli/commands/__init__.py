@@ -48,11 +48,16 @@ def prepare_output(folder: Path, flag: str = "--out") -> bool:
     :param folder: the output folder
     :param flag: the option that named it, for the message
     :return: whether the folder was created here (so that a failed command can remove it again)
-    :raises UsageError: the folder cannot be created or written to (one line with the reason)
+    :raises UsageError: the folder cannot be created or written to, or a new one is named like an
+        image file (one line with the reason)
     """
     from styleenv.files import remove_stale_temporaries, temporary_name
+    from styleenv.images import IMAGE_EXTENSIONS
 
     existed = folder.is_dir()
+    if not existed and folder.suffix.lower() in IMAGE_EXTENSIONS:
+        raise UsageError(f"{flag} {folder}: names a folder (files are written inside it), not an image; "
+                         f"pass a folder such as {flag} {folder.with_suffix('')}")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / temporary_name("write-test")
