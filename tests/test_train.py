@@ -173,6 +173,16 @@ def test_resume_with_output_alone_restores_the_saved_config(trained, capsys):
     assert json.loads((run.directory / "config.json").read_text()) == saved  # nothing rewritten yet
 
 
+def test_resume_without_a_run_is_refused(tmp_path, capsys):
+    from styleenv_cli.main import main
+
+    missing = tmp_path / "mistyped"
+    assert main(["train", "--output", str(missing), "--resume"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no run to resume" in err[0] and str(missing) in err[0]
+    assert not missing.exists()  # nothing started, nothing created
+
+
 def test_time_limit_stops_on_time_with_a_loadable_checkpoint(tmp_path):
     import time
 

@@ -5,7 +5,7 @@ explicit flags. ``--resume`` continues from ``<output>/checkpoints/last.zip`` (s
 schedule, optimizers; the replay buffer too if it was saved, else it is refilled from the
 policy) with the run's own saved ``config.json``: ``--output`` alone is enough, flags may change
 only what :data:`agents.sac.config.RESUME_KEYS` lists (budget, device, envs, data folders, logging),
-and a flag that contradicts the saved run is refused. Ctrl-C, SIGTERM (a job scheduler's stop,
+and a flag that contradicts the saved run is refused, as is a folder that holds no run. Ctrl-C, SIGTERM (a job scheduler's stop,
 ``kill``) or ``--time-limit`` write a checkpoint and ``final.pt`` first.
 
 Without a config the data are the built-in procedural images; ``--content``/``--style`` point at
@@ -84,8 +84,10 @@ def config_from_args(args: argparse.Namespace):
         if args.resume:
             output = overrides.get("output") or load_config(args.config).output
             saved = Path(output) / "config.json"
-            if saved.is_file():
-                return resume_config(saved, {**overrides, "output": output})
+            if not saved.is_file():
+                raise UsageError(f"--output {output}: no run to resume there (no config.json); check the folder, "
+                                 f"or drop --resume to start a new run")
+            return resume_config(saved, {**overrides, "output": output})
         return load_config(args.config, overrides)
     except ConfigError as err:
         raise UsageError(str(err)) from None
