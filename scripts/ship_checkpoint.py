@@ -43,7 +43,7 @@ def held_back(config: dict) -> dict:
     from styleenv.images import list_images
 
     split = holdout_split(config["content"], config["style"], config["holdout_content"], config["holdout_style"],
-                          config["eval_pairs"], config["seed"])
+                          config["eval_pairs"], config.get("holdout_seed", config["seed"]))
     held = {}
     for kind, train in (("content", split.content), ("style", split.style)):
         if isinstance(train, list):

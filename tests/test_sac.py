@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import pickle
 import warnings
@@ -179,3 +180,26 @@ def test_config_file_overrides_and_errors(tmp_path):
     bad.write_text("image_size = = 3")
     with pytest.raises(ConfigError, match="TOML"):
         load_config(bad)
+
+
+def test_held_back_files_follow_holdout_seed_not_the_training_seed(tmp_path):
+    from PIL import Image
+
+    from agents.sac.config import resume_config
+    from agents.sac.holdout import holdout_split
+
+    for side in ("content", "style"):
+        (tmp_path / side).mkdir()
+        for i in range(12):
+            Image.new("RGB", (8, 8), (i * 20, 0, 0)).save(tmp_path / side / f"{i:02d}.png")
+    folders = str(tmp_path / "content"), str(tmp_path / "style")
+
+    def held(**keys):
+        cfg = load_config(None, {"holdout_content": 3, "holdout_style": 2, "eval_pairs": 6, **keys})
+        return holdout_split(*folders, cfg.holdout_content, cfg.holdout_style, cfg.eval_pairs, cfg.holdout_seed).pairs
+
+    assert held(seed=0) == held(seed=1) == held(seed=5, holdout_seed=0)
+    assert held(holdout_seed=1) != held(holdout_seed=0)
+    saved = tmp_path / "config.json"  # a run saved before holdout_seed existed split by its seed
+    saved.write_text(json.dumps({"seed": 3, "output": str(tmp_path / "run")}))
+    assert resume_config(saved).holdout_seed == 3

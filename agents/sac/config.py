@@ -25,7 +25,7 @@ class TrainConfig:
     :param image_size: side of the square training crops (multiple of 4)
     :param load_size: resize before the random crop (default ``2 * image_size``)
     :param total_steps: env steps in all (one SAC + generative update per step after warm-up)
-    :param seed: seed of SB3, the env and the held-back split
+    :param seed: seed of SB3 and the env
     :param device: ``"auto"``, ``"cpu"`` or ``"cuda"``
     :param envs: episodes stepped as one batch (one builder call and one VGG pass for all, through
         :class:`styleenv.vector.StyleTransferVectorEnv`); each vector step stores ``envs``
@@ -67,6 +67,8 @@ class TrainConfig:
     :param action_dtype: replay storage of latents
     :param critic_hidden: MLP width of each Q network
     :param episode_steps: steps per episode
+    :param holdout_seed: seed of the held-back split, apart from ``seed`` so that runs of several
+        training seeds hold back the same files
     :param holdout_content: content images held back for evaluation (folders only)
     :param holdout_style: style images held back for evaluation
     :param eval_pairs: held-back pairs evaluated
@@ -116,6 +118,7 @@ class TrainConfig:
     action_dtype: str = "float16"
     critic_hidden: int = 64
     episode_steps: int = 10
+    holdout_seed: int = 0
     holdout_content: int = 10
     holdout_style: int = 6
     eval_pairs: int = 8
@@ -263,6 +266,7 @@ def resume_config(saved: str | Path, overrides: dict[str, Any] | None = None) ->
     except (OSError, ValueError) as err:
         raise ConfigError(f"cannot read the run's saved config {saved}: {err}") from None
     cfg = TrainConfig()
+    values.setdefault("holdout_seed", values.get("seed", 0))  # runs saved before holdout_seed split by seed
     for key, value in values.items():
         setattr(cfg, key, _coerce(key, value))
     for key, value in (overrides or {}).items():

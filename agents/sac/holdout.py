@@ -1,9 +1,10 @@
 """Held-back pairs and the evaluation of a policy on them.
 
 Hold-back rule (documented, seeded): the files of each folder are sorted by path; a
-``numpy.random.default_rng(seed)`` permutation of each list picks the first ``n_content``
-content and ``n_style`` style files as held back (never used in training); held-back pair ``i``
-is (held content ``i mod n_content``, held style ``i mod n_style``). A source given as a list of
+``numpy.random.default_rng`` permutation of each list, seeded by the config's ``holdout_seed``
+(not the training ``seed``, so runs of several seeds hold back the same files), picks the first
+``n_content`` content and ``n_style`` style files as held back (never used in training);
+held-back pair ``i`` is (held content ``i mod n_content``, held style ``i mod n_style``). A source given as a list of
 folders holds back from its first folder only, by the same rule; every image of the other
 folders is used for training (so adding folders never changes which files are held back).
 
@@ -26,7 +27,7 @@ from styleenv.evaluation.rollout import rollout
 from styleenv.images import list_images
 from styleenv.pixels import to_hwc
 
-HOLDOUT_SEED_OFFSET = 7919  # keeps the split independent of the training seed's other uses
+HOLDOUT_SEED_OFFSET = 7919  # added to holdout_seed, so the split's stream is not the one seed 0 gives elsewhere
 
 
 @dataclass

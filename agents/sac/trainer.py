@@ -185,7 +185,7 @@ def build(config: TrainConfig, resume: bool = False, verbose: int = 0) -> Run:
     ckpt_dir = directory / "checkpoints"
     remove_stale_temporaries(ckpt_dir)  # a killed run's half-written checkpoint files
     split = holdout_split(config.content, config.style, config.holdout_content, config.holdout_style,
-                          config.eval_pairs, config.seed)
+                          config.eval_pairs, config.holdout_seed)
     env = make_training_env(config, split.content, split.style, device)
     eval_env = make_env(config, _first(config.content), _first(config.style), device)  # pinned pairs only
     last = ckpt_dir / "last.zip"
