@@ -13,6 +13,8 @@ styleenv`` runs ``styleenv/__main__.py``, an entry shim into the application; th
 never imports it.)
 """
 
+import warnings
+
 from gymnasium.envs.registration import register, registry
 
 from styleenv.devices import one_thread_after_fork
@@ -26,6 +28,11 @@ for _id, _single, _vector in (
 ):
     if _id not in registry:
         register(id=_id, entry_point=_single, vector_entry_point=_vector, max_episode_steps=10)
+
+# Gymnasium calls every version below the highest "out of date"; v0 is the paper's setting, not a
+# deprecated v1, so that one message (about v0 alone) is not shown.
+warnings.filterwarnings("ignore", message=r".*The environment styleenv/StyleTransfer-v0 is out of date",
+                        category=DeprecationWarning)
 
 one_thread_after_fork()  # so that AsyncVectorEnv workers forked after torch has run do not hang
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import warnings
 
 import gymnasium as gym
@@ -30,6 +32,13 @@ def test_make_with_no_arguments_runs_a_step():
     obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
     assert np.isfinite(reward) and reward < 0
     assert set(info) == {"style_loss", "content_loss", "content_loss_previous", "step"}
+
+
+def test_v0_is_not_called_out_of_date():
+    """Gymnasium calls every version below the highest "out of date"; v0 is the paper's setting."""
+    code = "import gymnasium as gym, styleenv; gym.make(styleenv.ENV_ID, image_size=16)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "out of date" not in proc.stderr
 
 
 def test_gymnasium_and_sb3_env_checkers_pass():
