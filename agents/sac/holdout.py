@@ -4,9 +4,10 @@ Hold-back rule (documented, seeded): the files of each folder are sorted by path
 ``numpy.random.default_rng`` permutation of each list, seeded by the config's ``holdout_seed``
 (not the training ``seed``, so runs of several seeds hold back the same files), picks the first
 ``n_content`` content and ``n_style`` style files as held back (never used in training);
-held-back pair ``i`` is (held content ``i mod n_content``, held style ``i mod n_style``). A source given as a list of
-folders holds back from its first folder only, by the same rule; every image of the other
-folders is used for training (so adding folders never changes which files are held back).
+held-back pair ``i`` is (held content ``i mod n_content``, held style ``i mod n_style``). A
+source given as a list of folders holds back from its first folder only, by the same rule; every
+image of the other folders is used for training (so adding folders never changes which files are
+held back).
 
 A folder of ``n`` or fewer images (a user's own few photos) cannot spare ``n``: a quarter of it
 (rounded down) is held back instead, with a warning; ``n = 0`` (``styleenv train --no-holdout``)

@@ -5,8 +5,9 @@ explicit flags. ``--resume`` continues from ``<output>/checkpoints/last.zip`` (s
 schedule, optimizers; the replay buffer too if it was saved, else it is refilled from the
 policy) with the run's own saved ``config.json``: ``--output`` alone is enough, flags may change
 only what :data:`agents.sac.config.RESUME_KEYS` lists (budget, device, envs, data folders, logging),
-and a flag that contradicts the saved run is refused, as is a folder that holds no run. Ctrl-C, SIGTERM (a job scheduler's stop,
-``kill``) or ``--time-limit`` write a checkpoint and ``final.pt`` first.
+and a flag that contradicts the saved run is refused, as is a folder that holds no run. Ctrl-C,
+SIGTERM (a job scheduler's stop, ``kill``) or ``--time-limit`` write a checkpoint and ``final.pt``
+first.
 
 Without a config the data are the built-in procedural images; ``--content``/``--style`` point at
 your folders. Evaluation pairs are held back from them (``holdout_content``/``holdout_style``;
