@@ -40,7 +40,8 @@ def networks_from_sb3_zip(path: str | os.PathLike) -> tuple[Actor, Builder, list
     actor.load_state_dict(actor_state)
     builder.load_state_dict(builder_state)
     weights = state.get("loss_weights")
-    return actor.eval(), builder.eval(), None if weights is None else [float(v) for v in weights]
+    metadata = {} if weights is None else {"loss_weights": weights.tolist()}  # checked as a .pt file's is
+    return actor.eval(), builder.eval(), checkpoint_loss_weights(path, metadata)
 
 
 def load_networks(path: str | os.PathLike) -> tuple[Actor, Builder, list[float] | None]:

@@ -39,11 +39,12 @@ sys.path.insert(0, str(ROOT))
 
 def held_back(config: dict) -> dict:
     """The held-back file names of a run's config (the rule of :mod:`agents.sac.holdout`)."""
+    from agents.sac.config import saved_holdout_seed
     from agents.sac.holdout import holdout_split
     from styleenv.images import list_images
 
     split = holdout_split(config["content"], config["style"], config["holdout_content"], config["holdout_style"],
-                          config["eval_pairs"], config.get("holdout_seed", config["seed"]))
+                          config["eval_pairs"], saved_holdout_seed(config))
     held = {}
     for kind, train in (("content", split.content), ("style", split.style)):
         if isinstance(train, list):

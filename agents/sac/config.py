@@ -252,6 +252,12 @@ RESUME_KEYS = frozenset({
 })  # fmt: skip
 
 
+def saved_holdout_seed(values: dict[str, Any]) -> int:
+    """The held-back split's seed of a run's saved ``config.json`` values (runs saved before
+    ``holdout_seed`` existed split by their training ``seed``)."""
+    return int(values.get("holdout_seed", values.get("seed", 0)))
+
+
 def resume_config(saved: str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:
     """The configuration of a run being resumed: its saved ``config.json`` plus allowed changes.
 
@@ -266,7 +272,7 @@ def resume_config(saved: str | Path, overrides: dict[str, Any] | None = None) ->
     except (OSError, ValueError) as err:
         raise ConfigError(f"cannot read the run's saved config {saved}: {err}") from None
     cfg = TrainConfig()
-    values.setdefault("holdout_seed", values.get("seed", 0))  # runs saved before holdout_seed split by seed
+    values["holdout_seed"] = saved_holdout_seed(values)
     for key, value in values.items():
         setattr(cfg, key, _coerce(key, value))
     for key, value in (overrides or {}).items():
