@@ -258,7 +258,7 @@ class ImageSource:
         :return: ``(3, size, size)`` uint8
         """
         if isinstance(src, (int, np.integer)):
-            img = self.get(int(src))
+            img = self.get(self._pool_index(src))
         else:
             img = load_image(src, max_pixels=self.max_pixels)
         return to_chw_uint8(resize_shorter_center_crop(img, size))
@@ -266,8 +266,14 @@ class ImageSource:
     def pinned_name(self, src: ImageLike | int) -> str:
         """The name of an explicit image: the pool's name of an index, a file's name, else ``"pinned"``."""
         if isinstance(src, (int, np.integer)):
-            return self.name(int(src))
+            return self.name(self._pool_index(src))
         return Path(src).name if isinstance(src, (str, Path)) else "pinned"
+
+    def _pool_index(self, src: int | np.integer) -> int:
+        """``src`` checked as an index into this pool (0 to len - 1; a bool is not an index)."""
+        if isinstance(src, bool) or not 0 <= src < len(self._items):
+            raise ValueError(f"{self.kind} index {src!r} is not in this pool of {len(self._items)} images (0 to {len(self._items) - 1})")
+        return int(src)
 
     # ------------------------------------------------------------------------------------------
     # Cache and bad files found late

@@ -72,7 +72,8 @@ class StyleTransferEnv(gym.Env):
     ``content_loss_previous`` (against the previous moving image) and ``step`` (1-based);
     ``is_success`` (style loss below the threshold) when ``success_threshold`` is set. The
     reset's info names the pair: ``content_name`` and ``style_name`` (file names, the
-    procedural image's name, or ``"pinned"`` for an in-memory image).
+    procedural image's name, ``content-0``, ``style-1``, ... for in-memory images given to the
+    constructor, or ``"pinned"`` for an in-memory image given to ``reset``).
 
     ## Policies of stable-baselines3
 
@@ -89,7 +90,7 @@ class StyleTransferEnv(gym.Env):
     ```
 
     :param content: content images: a folder (searched recursively for jpg, png, webp, bmp,
-        tiff), a list of paths, a list of in-memory images, or ``None`` for the built-in
+        tiff, gif), a list of paths, a list of in-memory images, or ``None`` for the built-in
         procedural set
     :param style: style images, in the same forms as ``content``
     :param image_size: side of the square state images (default 256)

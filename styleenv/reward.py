@@ -42,16 +42,15 @@ def check_action(action: Any, shape: tuple[int, ...]) -> np.ndarray | torch.Tens
     if isinstance(array, torch.Tensor):
         if not array.is_floating_point():
             raise ValueError(f"action must be a float image in [0, 1], got dtype {array.dtype}; divide uint8 pixels by 255")
-        array = array.detach().float()
+        array = array.detach()
         if not torch.isfinite(array).all():
             raise ValueError("action contains NaN or infinity")
-        return array.clamp(0.0, 1.0)
+        return array.clamp(0.0, 1.0).float()  # clipped first: a large float64 would overflow float32
     if not np.issubdtype(array.dtype, np.floating):
         raise ValueError(f"action must be a float image in [0, 1], got dtype {array.dtype}; divide uint8 pixels by 255")
-    array = np.ascontiguousarray(array, dtype=np.float32)
     if not np.isfinite(array).all():
         raise ValueError("action contains NaN or infinity")
-    return np.clip(array, 0.0, 1.0)
+    return np.ascontiguousarray(np.clip(array, 0.0, 1.0), dtype=np.float32)
 
 
 @dataclass

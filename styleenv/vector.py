@@ -10,6 +10,7 @@ tensors on the env's device. Autoreset follows Gymnasium: ``NEXT_STEP`` by defau
 
 from __future__ import annotations
 
+import numbers
 import os
 from typing import Any
 
@@ -27,6 +28,22 @@ from styleenv.reward import Reward
 from styleenv.vgg import loss_network
 
 
+def check_episode_steps(max_episode_steps: int | None) -> int | None:
+    """The truncation length: ``None`` is the registered 10, ``-1`` none (returned as None)."""
+    if max_episode_steps is None:
+        return 10
+    if max_episode_steps == -1:
+        return None
+    if isinstance(max_episode_steps, bool) or not isinstance(max_episode_steps, numbers.Integral) or max_episode_steps < 1:
+        raise ValueError(f"max_episode_steps must be a positive int, -1 (no truncation) or None, got {max_episode_steps!r}")
+    return int(max_episode_steps)
+
+
+def is_seed(value: Any) -> bool:
+    """Whether ``value`` is a Python int (not a bool), as Gymnasium requires of seeds."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 class StyleTransferVectorEnv(VectorEnv):
     """N episodes of :class:`styleenv.env.StyleTransferEnv` (v0) in one batch.
 
@@ -36,7 +53,8 @@ class StyleTransferVectorEnv(VectorEnv):
     the host).
 
     :param num_envs: number of episodes N
-    :param max_episode_steps: episodes are truncated after this many steps
+    :param max_episode_steps: episodes are truncated after this many steps; ``None`` means the
+        registered 10 and ``-1`` no truncation (as ``gymnasium.make`` reads them)
     :param autoreset_mode: :class:`gymnasium.vector.AutoresetMode` (or its value)
     :param kwargs: the single env's arguments (``content``, ``style``, ``image_size``, ``load_size``,
         ``content_weight``, ``success_threshold``, ``success_bonus``, ``skip_bad_images``,
@@ -60,14 +78,14 @@ class StyleTransferVectorEnv(VectorEnv):
         vgg_weights: str | os.PathLike | None = None,
         device: str | torch.device = "auto",
         render_mode: str | None = None,
-        max_episode_steps: int = 10,
+        max_episode_steps: int | None = 10,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
     ):
         if num_envs < 1:
             raise ValueError(f"num_envs must be at least 1, got {num_envs}")
         check_arguments(image_size, load_size, render_mode, self.metadata["render_modes"])
         self.num_envs = int(num_envs)
-        self.max_episode_steps = int(max_episode_steps)
+        self.max_episode_steps = check_episode_steps(max_episode_steps)
         self.autoreset_mode = AutoresetMode(autoreset_mode)
         self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
         self.render_mode = render_mode
@@ -101,9 +119,7 @@ class StyleTransferVectorEnv(VectorEnv):
         """
         options = dict(options or {})
         mask = options.pop("reset_mask", None)
-        seeds = [seed + i for i in range(self.num_envs)] if isinstance(seed, int) else (seed or [None] * self.num_envs)
-        if len(seeds) != self.num_envs:
-            raise ValueError(f"a list of seeds needs num_envs={self.num_envs} entries, got {len(seeds)}")
+        seeds = self._seeds(seed)
         if mask is None:
             rows = list(range(self.num_envs))
         else:
@@ -111,7 +127,7 @@ class StyleTransferVectorEnv(VectorEnv):
             if mask.shape != (self.num_envs,) or mask.dtype != np.bool_ or not mask.any():
                 raise ValueError(f"options['reset_mask'] must be a bool array of shape ({self.num_envs},) with a True")
             rows = [int(i) for i in np.flatnonzero(mask)]
-        if isinstance(seed, int):
+        if is_seed(seed):
             self._np_random, self._np_random_seed = seeding.np_random(seed)
         for i in rows:
             if seeds[i] is not None or self._rngs[i] is None:
@@ -139,7 +155,8 @@ class StyleTransferVectorEnv(VectorEnv):
         if rows:
             out = self.batch.step(actions, rows)
             rewards[rows], terminated[rows] = out["reward"], out["terminated"]
-            truncated[rows] = self.batch.steps[rows] >= self.max_episode_steps
+            if self.max_episode_steps is not None:
+                truncated[rows] = self.batch.steps[rows] >= self.max_episode_steps
             stepped = {i: self._step_info(out, n, i) for n, i in enumerate(rows)}
         self._done = terminated | truncated
         ended = np.flatnonzero(self._done).tolist() if self.autoreset_mode == AutoresetMode.SAME_STEP else []
@@ -163,6 +180,16 @@ class StyleTransferVectorEnv(VectorEnv):
         if self.render_mode != "rgb_array" or not self._started:
             return None
         return tuple(self.batch.frame(i) for i in range(self.num_envs))
+
+    def _seeds(self, seed: Any) -> list[int | None]:
+        """One seed (or None) per episode from ``reset``'s ``seed``."""
+        if seed is None:
+            return [None] * self.num_envs
+        if is_seed(seed):
+            return [seed + i for i in range(self.num_envs)]
+        if isinstance(seed, (list, tuple)) and len(seed) == self.num_envs and all(s is None or is_seed(s) for s in seed):
+            return list(seed)
+        raise ValueError(f"seed must be a Python int, None or a list of num_envs={self.num_envs} ints or None, got {seed!r}")
 
     def _start(self, rows: list[int], options: dict[str, Any] | None) -> None:
         self.batch.start(rows, [self._rngs[i] for i in rows], options)

@@ -96,6 +96,14 @@ def test_pinned_pair_passes_unchanged_at_the_state_size(env):
     np.testing.assert_array_equal(obs["style"], np.asarray(style).transpose(2, 0, 1))
 
 
+def test_pinned_index_must_be_in_the_pool(env):
+    _, info = env.reset(seed=0, options={"content": 1})
+    assert info["content_name"] == "procedural-content-1"
+    for bad in (10**6, -1, True):
+        with pytest.raises(ValueError, match="not in this pool"):
+            env.reset(seed=0, options={"content": bad})
+
+
 def test_wrong_action_shape_names_the_expected_shape(env):
     env.reset(seed=0)
     with pytest.raises(ValueError, match=rf"\(3, {SIZE}, {SIZE}\)"):
@@ -111,11 +119,13 @@ def test_non_finite_actions_raise(env, bad):
         env.step(action)
 
 
-def test_out_of_range_actions_are_clipped(env):
+@pytest.mark.parametrize("high, low", [(2.0, -5.0), (1e300, -1e300)])  # 1e300 overflows float32
+@pytest.mark.parametrize("as_tensor", [False, True])
+def test_out_of_range_actions_are_clipped(env, high, low, as_tensor):
     env.reset(seed=0)
-    action = np.full((3, SIZE, SIZE), 2.0, np.float32)
-    action[1] = -5.0
-    obs, *_ = env.step(action)
+    action = np.full((3, SIZE, SIZE), high, np.float64)
+    action[1] = low
+    obs, *_ = env.step(torch.from_numpy(action) if as_tensor else action)
     assert (obs["moving"][0] == 255).all() and (obs["moving"][1] == 0).all()
 
 

@@ -107,6 +107,32 @@ def test_bad_vector_arguments():
         env.step(np.zeros((3, SIZE, SIZE), np.float32))
 
 
+@pytest.mark.parametrize("steps, truncated_at", [(3, [3, 7, 11]), (None, [10]), (-1, [])])
+def test_max_episode_steps_reads_as_in_gymnasium_make(steps, truncated_at):
+    """None is the registered 10 and -1 no limit; with 3, each truncation is followed by a reset step."""
+    env = gym.make_vec(styleenv.ENV_ID, num_envs=1, vectorization_mode="vector_entry_point", image_size=SIZE,
+                       max_episode_steps=steps, **IMAGES)  # fmt: skip
+    env.reset(seed=0)
+    action = np.full((1, 3, SIZE, SIZE), 0.5, np.float32)
+    assert [k for k in range(1, 12) if env.step(action)[3][0]] == truncated_at
+
+
+@pytest.mark.parametrize("bad", [0, -2, 2.5, True])
+def test_bad_max_episode_steps_raise(bad):
+    with pytest.raises(ValueError, match="max_episode_steps"):
+        StyleTransferVectorEnv(1, image_size=SIZE, max_episode_steps=bad, **IMAGES)
+
+
+def test_seeds_that_are_not_python_ints_raise_instead_of_being_ignored():
+    env = StyleTransferVectorEnv(N, image_size=SIZE, **IMAGES)
+    for bad in (np.int64(0), 0.0, [], [0], [0, 1.5], np.array([0, 1])):
+        with pytest.raises(ValueError, match="seed must be"):
+            env.reset(seed=bad)
+    first, _ = env.reset(seed=[5, None])
+    again, _ = env.reset(seed=(5, 6))
+    np.testing.assert_array_equal(first["moving"][0], again["moving"][0])
+
+
 def test_stable_baselines3_trains_through_the_adapter():
     from stable_baselines3 import SAC
 
