@@ -74,8 +74,8 @@ def match_colours(style: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
     s = style[0].reshape(3, -1).double()  # 3 x HW
     c = content[0].reshape(3, -1).double()
     s_mean, c_mean = s.mean(dim=1, keepdim=True), c.mean(dim=1, keepdim=True)
-    _, s_inv_root = _sqrt_and_inverse(torch.cov(s))
-    c_root, _ = _sqrt_and_inverse(torch.cov(c))
+    _, s_inv_root = _sqrt_and_inverse(torch.cov(s, correction=0))  # defined for one pixel too
+    c_root, _ = _sqrt_and_inverse(torch.cov(c, correction=0))
     out = c_root @ s_inv_root @ (s - s_mean) + c_mean
     return out.reshape(style.shape).to(style.dtype).clamp(0.0, 1.0)
 

@@ -27,18 +27,18 @@ MAX_GRAPHS = 4
 class _Graph:
     """One captured step: fixed input buffers, the graph, and its fixed output."""
 
-    def __init__(self, step, moving: torch.Tensor, code: StyleCode | StyleTargets, alpha: float) -> None:
+    def __init__(self, step, moving: torch.Tensor, code: StyleCode | StyleTargets) -> None:
         self.moving = moving.clone()
         self.code = type(code)(**{f.name: getattr(code, f.name).clone() for f in fields(code)})
         side = torch.cuda.Stream(moving.device)
         side.wait_stream(torch.cuda.current_stream(moving.device))
         with torch.cuda.stream(side):  # warm-up outside the graph (cuDNN picks its algorithms)
             for _ in range(2):
-                step(self.moving, self.code, alpha)
+                step(self.moving, self.code)
         torch.cuda.current_stream(moving.device).wait_stream(side)
         self.graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(self.graph):
-            self.out = step(self.moving, self.code, alpha)
+            self.out = step(self.moving, self.code)
 
     def __call__(self, moving: torch.Tensor, code: StyleCode | StyleTargets) -> torch.Tensor:
         self.moving.copy_(moving)
@@ -63,24 +63,23 @@ class GraphedStep:
         self.actor, self.builder, self.bf16 = actor, builder, bf16
         self._graphs: OrderedDict[tuple, _Graph] = OrderedDict()
 
-    def _step(self, moving: torch.Tensor, code: StyleCode, alpha: float) -> torch.Tensor:
+    def _step(self, moving: torch.Tensor, code: StyleCode) -> torch.Tensor:
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.bf16):
-            out = self.builder(self.actor.mean_action(moving), code, alpha)  # N x 3 x H x W
+            out = self.builder(self.actor.mean_action(moving), code)  # N x 3 x H x W
         return out.float()
 
-    def __call__(self, moving: torch.Tensor, code: StyleCode, alpha: float = 1.0) -> torch.Tensor:
+    def __call__(self, moving: torch.Tensor, code: StyleCode) -> torch.Tensor:
         """The next image ``N x 3 x H x W``: a fixed buffer, overwritten by the next call of the same shape.
 
         :param moving: ``N x 3 x H x W`` on the networks' device, ``H``, ``W`` multiples of 4
         :param code: the style code (same device)
-        :param alpha: stylisation blend (part of the graph's key)
         """
-        key = (tuple(moving.shape), moving.stride(), alpha, type(code),
+        key = (tuple(moving.shape), moving.stride(), type(code),
                tuple(getattr(code, f.name).shape for f in fields(code)))
         graph = self._graphs.pop(key, None)
         if graph is None:
             while len(self._graphs) >= MAX_GRAPHS:
                 self._graphs.popitem(last=False)
-            graph = _Graph(self._step, moving, code, alpha)
+            graph = _Graph(self._step, moving, code)
         self._graphs[key] = graph
         return graph(moving, code)

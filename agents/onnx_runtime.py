@@ -17,6 +17,7 @@ import torch
 
 from agents.networks import StyleCode, StyleTargets
 from agents.onnx_export import FORMAT_KEY, FORMAT_VERSION, GRAPH_KEY, INSTALL_HINT, MODEL_KEY, TARGET_NAMES, style_path
+from agents.stylizer import MIN_SIDE, check_alpha, check_steps, toward
 from styleenv.images import as_batch
 from styleenv.pixels import pad_to_multiple
 
@@ -68,7 +69,10 @@ class OnnxStylizer:
         version = meta.get(FORMAT_KEY)
         if version is None:
             raise OnnxModelError(f"ONNX model {path} was not exported by styleenv ({hint})")
-        if version != FORMAT_VERSION or meta.get(GRAPH_KEY) != graph:
+        if version == FORMAT_VERSION and meta.get(GRAPH_KEY) != graph:
+            raise OnnxModelError(f"ONNX model {path} is the {meta.get(GRAPH_KEY)} graph, not the {graph} graph: "
+                                 f"pass the file that `styleenv export --onnx FILE` named FILE")
+        if version != FORMAT_VERSION:
             raise OnnxModelError(f"ONNX model {path} is format {version} ({meta.get(GRAPH_KEY)} graph) from another "
                                  f"version of styleenv; this one reads format {FORMAT_VERSION}: export it again ({hint})")
         return session
@@ -81,7 +85,7 @@ class OnnxStylizer:
         batch = as_batch(style)
         if batch.shape[0] != 1:
             raise ValueError(f"expected one style image, got a batch of {batch.shape[0]}")
-        outputs = self.style_session.run(None, {"style": pad_to_multiple(batch.float()).numpy()})
+        outputs = self.style_session.run(None, {"style": pad_to_multiple(batch.float(), min_side=MIN_SIDE).numpy()})
         return StyleTargets(*(torch.from_numpy(o) for o in outputs))
 
     def steps(
@@ -95,12 +99,12 @@ class OnnxStylizer:
     ) -> Iterator[tuple[int, torch.Tensor]]:
         """Yield ``(k, image)`` for k = 1..steps, ``image`` the unclamped float ``1 x 3 x H x W``.
 
-        Arguments as :meth:`agents.stylizer.Stylizer.steps`; only the mean action at ``alpha`` 1.
+        Arguments as :meth:`agents.stylizer.Stylizer.steps`; only the mean action (no ``sample``).
         """
-        if sample or alpha != 1.0:
-            raise ValueError("the ONNX model runs the mean action at full strength (no sample, alpha 1)")
-        if not isinstance(steps, int) or steps < 1:
-            raise ValueError(f"steps must be a positive integer, got {steps!r}")
+        if sample:
+            raise ValueError("the ONNX model runs the mean action (no sample)")
+        check_steps(steps, None)
+        check_alpha(alpha)
         targets = style if isinstance(style, (StyleCode, StyleTargets)) else self.encode_style(style)
         feeds = {name: np.ascontiguousarray(t.detach().cpu().float().numpy())
                  for name, t in zip(TARGET_NAMES, targets.targets().tensors().values())}
@@ -109,9 +113,9 @@ class OnnxStylizer:
             raise ValueError(f"the ONNX model takes one content image, got a batch of {moving.shape[0]}")
         h, w = moving.shape[-2:]
         for k in range(1, steps + 1):
-            x = np.ascontiguousarray(pad_to_multiple(moving).numpy())  # 1 x 3 x H' x W', multiples of 4
+            x = np.ascontiguousarray(pad_to_multiple(moving, min_side=MIN_SIDE).numpy())  # 1 x 3 x H' x W'
             (out,) = self.step_session.run(None, {"moving": x, **feeds})
-            moving = torch.from_numpy(out)[:, :, :h, :w]
+            moving = toward(moving, torch.from_numpy(out)[:, :, :h, :w], alpha)
             yield k, moving
 
 
@@ -127,8 +131,9 @@ def compare_with_torch(runner: OnnxStylizer, actor: Any, builder: Any, size: int
     content, style = torch.rand(2, 1, 3, size, size, generator=generator)
     actor, builder = actor.cpu().eval(), builder.cpu().eval()
     with torch.no_grad():
-        reference = actor.encode_style(style).targets()
-        expected = builder(actor.mean_action(content), reference)
+        reference = actor.encode_style(pad_to_multiple(style, min_side=MIN_SIDE)).targets()  # padded as the runner does
+        padded = pad_to_multiple(content, min_side=MIN_SIDE)
+        expected = builder(actor.mean_action(padded), reference)[:, :, :size, :size]
     targets = runner.encode_style(style)
     style_diff = max(float((a - b).abs().max()) for a, b in zip(targets.tensors().values(), reference.tensors().values()))
     _, out = next(runner.steps(content, reference, steps=1))

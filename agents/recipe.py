@@ -107,7 +107,7 @@ class Recipe:
         :param steps: number of steps
         :param sample: sample the actions instead of the mean
         :param seed: seed of the sampling
-        :param alpha: stylisation blend of the builder's AdaIN steps
+        :param alpha: strength in [0, 1] (:meth:`agents.stylizer.Stylizer.steps`)
         :param codes: styles from :meth:`codes` (computed here if None)
         """
         batch = as_batch(content)

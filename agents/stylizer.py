@@ -30,15 +30,29 @@ from styleenv.pixels import pad_to_multiple, to_pil, to_uint8
 MIN_SIDE = 8
 
 
-def check_steps(steps: int, keep: Iterable[int] | None) -> list[int]:
-    """Validate ``steps`` and the steps to keep (1-based); returns the sorted kept steps."""
+def check_steps(steps: int, keep: Iterable[int] | None) -> Sequence[int]:
+    """Validate ``steps`` and the steps to keep (1-based); returns the sorted kept steps
+    (``keep`` None: all, as a range)."""
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
-    kept = list(range(1, steps + 1)) if keep is None else sorted(set(int(k) for k in keep))
+    if keep is None:
+        return range(1, steps + 1)
+    kept = sorted(set(int(k) for k in keep))
     bad = [k for k in kept if not 1 <= k <= steps]
     if bad or not kept:
-        raise ValueError(f"steps to keep must lie in 1..{steps}, got {sorted(bad) or 'none'}")
+        raise ValueError(f"steps to keep must lie in 1..{steps}, got {bad or 'none'}")
     return kept
+
+
+def check_alpha(alpha: float) -> None:
+    """Validate a strength: a number in [0, 1]."""
+    if not 0.0 <= alpha <= 1.0:  # False for NaN too
+        raise ValueError(f"alpha must lie in [0, 1], got {alpha!r}")
+
+
+def toward(previous: torch.Tensor, proposed: torch.Tensor, alpha: float) -> torch.Tensor:
+    """The next image at strength ``alpha``: ``alpha`` of the way from ``previous`` to ``proposed``."""
+    return proposed if alpha == 1.0 else torch.lerp(previous, proposed, alpha)
 
 
 class Stylizer:
@@ -151,9 +165,11 @@ class Stylizer:
         :param steps: number of steps (at least 1)
         :param sample: sample the actions instead of taking their mean
         :param seed: seed of the sampling (reproducible); None draws from torch's default generator
-        :param alpha: stylisation blend of the builder's AdaIN steps
+        :param alpha: strength in [0, 1]: each step moves this fraction of the way from the
+            previous image to the agent's next one (1: the agent's steps; 0: the photo)
         """
         check_steps(steps, None)
+        check_alpha(alpha)
         code = style if isinstance(style, (StyleCode, StyleTargets)) else self.encode_style(style)
         moving = as_batch(content).to(self.device, torch.float32)
         h, w = moving.shape[-2:]
@@ -163,16 +179,15 @@ class Stylizer:
         for k in range(1, steps + 1):
             x = self._prepare(moving)
             if self.graphed is not None and not sample and self.tiler.fits(x, 4):
-                moving = self.graphed(x, code, alpha)[:, :, :h, :w]
-                yield k, moving
-                continue
-            action = tiling.act(self.actor, x, code, self.tiler, not sample, generator)
-            del x
-            out = tiling.build(self.builder, action, code, self.tiler, alpha)
-            del action
-            moving = out[:, :, :h, :w]
-            yield k, moving
+                out = self.graphed(x, code)
+            else:
+                action = tiling.act(self.actor, x, code, self.tiler, not sample, generator)
+                del x
+                out = tiling.build(self.builder, action, code, self.tiler)
+                del action
+            moving = toward(moving, out[:, :, :h, :w], alpha)
             del out
+            yield k, moving
 
     def sequence_tensor(
         self,
@@ -189,7 +204,7 @@ class Stylizer:
         Each kept step is converted to uint8 as it is produced, so memory stays that of one
         step plus the kept pixels. Arguments as in :meth:`steps`; ``keep`` None keeps all.
         """
-        kept = set(check_steps(steps, keep))
+        kept = check_steps(steps, keep)
         return {k: to_uint8(x) for k, x in self.steps(content, style, steps, sample, seed, alpha) if k in kept}
 
     def sequence(
@@ -210,7 +225,7 @@ class Stylizer:
         :param keep: which steps (1-based) to return; None for all
         :param seed: sampling seed (with ``sample=True``)
         :param sample: sample actions instead of the mean
-        :param alpha: stylisation blend
+        :param alpha: strength in [0, 1] (:meth:`steps`)
         """
         batch = as_batch(content)
         if batch.shape[0] != 1:
@@ -265,5 +280,5 @@ class Stylizer:
         :param steps: number of steps
         :param keep: which steps (1-based) to return; None for all
         """
-        kept = set(check_steps(steps, keep))
+        kept = check_steps(steps, keep)
         return [to_pil(to_uint8(x)[0]) for k, x in recipe.steps(self, content, steps, sample, seed, alpha) if k in kept]

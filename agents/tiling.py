@@ -117,14 +117,14 @@ def act(
     return actor.act_on_features(actor.encoder.deep(x1_3), deterministic, generator)
 
 
-def build(builder: Builder, action: torch.Tensor, code: StyleCode, tiler: Tiler, alpha: float = 1.0) -> torch.Tensor:
+def build(builder: Builder, action: torch.Tensor, code: StyleCode, tiler: Tiler) -> torch.Tensor:
     """:meth:`Builder.forward` with the upsampling part in tiles.
 
     :param action: ``N x 64 x h x w``
     :return: ``N x 3 x 4h x 4w``
     """
     if tiler.fits(action, 1):
-        return builder(action, code, alpha)
-    g = builder.transform(action, code, alpha)
+        return builder(action, code)
+    g = builder.transform(action, code)
     (image,) = tiler.map(lambda t: (builder.expand(t, code),), g, 1, (4,))
     return image

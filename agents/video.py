@@ -193,6 +193,7 @@ def stylize_video(
     folder: VideoFolder,
     steps: int,
     temporal: float = 0.0,
+    alpha: float = 1.0,
 ) -> dict:
     """Stylise every frame with a recipe whose style is encoded once (from the first frame).
 
@@ -202,6 +203,7 @@ def stylize_video(
     :param folder: where the kept steps go
     :param steps: steps per frame
     :param temporal: :class:`TemporalSmoother` strength (0: off)
+    :param alpha: strength of each step (:meth:`agents.stylizer.Stylizer.steps`)
     :return: the frame count and the flicker of the input and of each kept step's output
     """
     smoother = TemporalSmoother(temporal)
@@ -215,7 +217,7 @@ def stylize_video(
             codes = recipe.codes(runner, content)
         change_in.add(content)
         weight = smoother.stillness(content)
-        for k, x in recipe.steps(runner, content, steps, codes=codes):
+        for k, x in recipe.steps(runner, content, steps, alpha=alpha, codes=codes):
             if k not in change_out:
                 continue
             out = smoother.apply(x.detach().clamp(0.0, 1.0).cpu(), previous.get(k), weight)

@@ -34,7 +34,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_export_writes_both_graphs_and_agrees_with_pytorch(exported: Path) -> None:
     assert exported.is_file() and style_path(exported).is_file()
     actor, builder, _ = load_checkpoint(default_checkpoint())
-    for size in (48, 36):  # dynamic size, and a size that is not a multiple of 4 at the encoder
+    for size in (48, 36, 17):  # dynamic size; not a multiple of 4 at the encoder; padded
         diff = compare_with_torch(OnnxStylizer(exported), actor, builder, size=size)
         assert diff["step"] < 1e-4 and diff["style"] < 1e-4, diff
 
@@ -48,6 +48,12 @@ def test_onnx_sequence_matches_the_torch_stylizer(exported: Path) -> None:
     for k in (1, 2, 3):
         assert onnx_steps[k].shape == (1, 3, 22, 30)
         torch.testing.assert_close(onnx_steps[k], torch_steps[k], atol=1e-4, rtol=0)
+    tiny = Image.fromarray(rng.integers(0, 255, (2, 3, 3), dtype=np.uint8))  # random: a flat image has no
+    dot = Image.new("RGB", (1, 1), (10, 120, 250))  # contrast, and AdaIN would amplify float rounding
+    for content, style in ((tiny, style), (content, dot)):  # sides under the first layer's reflection
+        onnx_half = dict(OnnxStylizer(exported).steps(content, style, steps=2, alpha=0.5))
+        torch_half = {k: x.clone() for k, x in Stylizer.default(device="cpu").steps(content, style, steps=2, alpha=0.5)}
+        torch.testing.assert_close(onnx_half[2], torch_half[2], atol=1e-4, rtol=0)
 
 
 def test_stylize_runtime_onnx(exported: Path, tmp_path: Path, capsys) -> None:
@@ -87,6 +93,7 @@ def test_foreign_garbage_and_missing_files_are_refused(exported: Path, tmp_path:
     garbage.write_bytes(b"\x00not onnx")
     assert "cannot read ONNX model" in _stylize_error(garbage, tmp_path, capsys)
     assert "no such file" in _stylize_error(tmp_path / "none.onnx", tmp_path, capsys)
+    assert "is the style graph, not the step graph" in _stylize_error(style_path(exported), tmp_path, capsys)
     lonely = tmp_path / "lonely.onnx"  # a step graph without its style graph
     lonely.write_bytes(exported.read_bytes())
     assert "lonely.style.onnx: no such file" in _stylize_error(lonely, tmp_path, capsys)

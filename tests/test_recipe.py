@@ -88,6 +88,9 @@ def test_match_colours_gives_the_style_the_contents_mean_and_covariance() -> Non
     flat_out, flat_c = out[0].reshape(3, -1), content[0].reshape(3, -1)
     torch.testing.assert_close(flat_out.mean(1), flat_c.mean(1), atol=1e-3, rtol=0)
     torch.testing.assert_close(torch.cov(flat_out), torch.cov(flat_c), atol=1e-3, rtol=0)
+    dot = torch.tensor([0.2, 0.4, 0.6]).view(1, 3, 1, 1)  # one pixel: no spread, only the mean to match
+    torch.testing.assert_close(match_colours(dot, content)[0, :, 0, 0], flat_c.mean(1), atol=1e-6, rtol=0)
+    assert torch.isfinite(match_colours(style, dot)).all()
 
 
 def test_preserve_colour_brings_the_output_colours_to_the_contents(stylizer: Stylizer) -> None:

@@ -56,7 +56,7 @@ def test_blend_weights_one_zero_equal_the_single_style(files, tmp_path: Path, ca
                           "--out", tmp_path / "b", "--json"], capsys)
     assert rc == 0, err
     (pair,) = blend["pairs"]
-    assert Path(pair["folder"]).name == "photo__a+b" and pair["style"] == [str(files["a"]), str(files["b"])]
+    assert Path(pair["folder"]).name == "photo__a+b-w1-0" and pair["style"] == [str(files["a"]), str(files["b"])]
     assert blend["style_weights"] == [1.0, 0.0]
     assert np.array_equal(_last_step(blend), _last_step(single))
     rc, mixed, err = run([files["content"], files["a"], files["b"], "--style-weights", 0.5, 0.5, "--steps", 2,
@@ -95,7 +95,7 @@ def test_mask_stylises_only_the_white_part(files, tmp_path: Path, capsys) -> Non
         rc, masked, err = run([files["content"], files["a"], "--mask", files[mask], "--steps", 2,
                                "--out", tmp_path / mask, "--json"], capsys)
         assert rc == 0, err
-        assert Path(masked["pairs"][0]["folder"]).name == "photo__a-masked"  # its own folder, beside the plain one
+        assert Path(masked["pairs"][0]["folder"]).name == f"photo__a-masked-{files[mask].stem}"  # beside the plain one
         out, photo = _last_step(masked), np.asarray(Image.open(files["content"]).convert("RGB"))
         edge = 0 if mask == "left" else 2  # the resized mask's edge is soft
         assert np.array_equal(out[:, 14 + edge:], photo[:, 14 + edge:])
@@ -108,7 +108,7 @@ def test_one_style_per_mask_region(files, tmp_path: Path, capsys) -> None:
                             "--feather", 2, "--steps", 2, "--out", tmp_path, "--json"], capsys)
     assert rc == 0, err
     (pair,) = summary["pairs"]
-    assert Path(pair["folder"]).name == "photo__regions-a+b" and summary["feather"] == 2.0
+    assert Path(pair["folder"]).name == "photo__regions-a+b-masked-left-right-feather2" and summary["feather"] == 2.0
     assert Image.open(pair["sheet"]).width > 0
 
 

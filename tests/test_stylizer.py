@@ -21,7 +21,7 @@ from agents.networks.cpu_forms import (
 )
 from agents.release import save_checkpoint
 from agents.stylizer import Stylizer
-from styleenv.pixels import pad_to_multiple, to_uint8
+from styleenv.pixels import pad_to_multiple, pil_to_tensor, to_uint8
 
 
 @pytest.fixture(scope="module")
@@ -145,6 +145,23 @@ def test_odd_sizes(released: Stylizer) -> None:
         assert padded.shape[-2:] == (40, 204)
         expected = stylizer.builder(stylizer.actor.mean_action(padded), code)[:, :, :37, :203]
     np.testing.assert_array_equal(np.asarray(images[0]), to_uint8(expected)[0].permute(1, 2, 0).numpy())
+
+
+def test_alpha_moves_each_step_part_of_the_way(released: Stylizer, shared: Path) -> None:
+    content = Image.open(shared / "data" / "content" / "adain_sailboat.jpg").convert("RGB").resize((64, 48))
+    style = Image.open(shared / "data" / "style" / "adain_la_muse.jpg").convert("RGB").resize((48, 48))
+    photo = pil_to_tensor(content)  # 1 x 3 x 48 x 64
+    first = {a: next(released.steps(content, style, steps=1, alpha=a))[1] for a in (0.0, 0.5, 1.0)}
+    assert torch.equal(first[0.0], photo)
+    torch.testing.assert_close(first[0.5], (photo + first[1.0]) / 2)
+    distances = []
+    for alpha in (0.0, 0.25, 0.5, 0.75, 1.0):
+        last = released.sequence_tensor(content, style, steps=3, alpha=alpha)[3].float() / 255
+        distances.append(float((last - photo).abs().mean()))
+        assert float(((last == 0) | (last == 1)).float().mean()) < 0.2  # a weaker image, not a wrecked one
+    assert distances == sorted(distances) and distances[0] < 1 / 255
+    with pytest.raises(ValueError, match="alpha"):
+        next(released.steps(content, style, alpha=float("nan")))
 
 
 def test_batch_of_three_matches_one_by_one(released: Stylizer) -> None:

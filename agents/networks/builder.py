@@ -35,10 +35,6 @@ class UpBlock(nn.Module):
         return F.relu(self.point(x, w, b))
 
 
-def _blend(new: torch.Tensor, old: torch.Tensor, alpha: float) -> torch.Tensor:
-    return new if alpha == 1.0 else alpha * new + (1.0 - alpha) * old
-
-
 class Builder(nn.Module):
     """Decoder (153,843 parameters) from a ``64 x H/4 x W/4`` latent action to an RGB image.
 
@@ -54,25 +50,23 @@ class Builder(nn.Module):
         self.up2 = UpBlock(32)
         self.out = Conv(16, 3, 9)
 
-    def forward(self, action: torch.Tensor, style_code: StyleCode | StyleTargets, alpha: float = 1.0) -> torch.Tensor:
+    def forward(self, action: torch.Tensor, style_code: StyleCode | StyleTargets) -> torch.Tensor:
         """:param action: ``N x 64 x H/4 x W/4``
         :param style_code: from :meth:`Actor.encode_style`, or its :meth:`~StyleCode.targets`
             (a blend, say) (batch ``N`` or 1)
-        :param alpha: stylisation blend of the AdaIN steps (1: full)
         :return: ``N x 3 x H x W``, unclamped
         """
-        return self.expand(self.transform(action, style_code, alpha), style_code)
+        return self.expand(self.transform(action, style_code), style_code)
 
-    def transform(self, action: torch.Tensor, style_code: StyleCode | StyleTargets, alpha: float = 1.0) -> torch.Tensor:
+    def transform(self, action: torch.Tensor, style_code: StyleCode | StyleTargets) -> torch.Tensor:
         """The quarter-resolution part: AdaIN on whole-image statistics and the residual blocks.
 
         :param action: ``N x 64 x H/4 x W/4``
         :return: ``N x 64 x H/4 x W/4``
         """
         s = style_code.targets()
-        h = _blend(adain_to(action, s.x2_mean, s.x2_std), action, alpha)
-        h = self.res1(h, s.w2, s.b2)  # 64 x H/4 x W/4
-        g = _blend(adain_to(h, s.x1_mean, s.x1_std), h, alpha)
+        h = self.res1(adain_to(action, s.x2_mean, s.x2_std), s.w2, s.b2)  # 64 x H/4 x W/4
+        g = adain_to(h, s.x1_mean, s.x1_std)
         return self.res2(g, s.w1, s.b1)  # 64 x H/4 x W/4
 
     def expand(self, g: torch.Tensor, style_code: StyleCode | StyleTargets) -> torch.Tensor:

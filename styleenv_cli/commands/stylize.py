@@ -49,7 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: %(default)s)")
     parser.add_argument("--sample", action="store_true", help="sample the actions (default: the mean action)")
     parser.add_argument("--seed", type=int, default=None, help="seed of --sample (reproducible output)")
-    parser.add_argument("--alpha", type=float, default=1.0, help="stylisation strength in [0, 1] (default: 1)")
+    parser.add_argument("--alpha", type=float, default=1.0, help="strength in [0, 1]: each step moves this fraction of the way to the agent's next image "
+                        "(default: 1; 0 keeps the photo)")
     parser.add_argument("--out", type=Path, default=Path("styleenv-output"), help="output folder (default: %(default)s)")
     add_compute_arguments(parser)
     parser.add_argument("--overwrite", action="store_true",

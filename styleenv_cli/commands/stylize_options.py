@@ -51,13 +51,15 @@ def check_args(args: argparse.Namespace) -> None:
             raise UsageError("a blend (--style-weights) takes one --mask")
     elif args.mask and len(args.mask) not in (1, n):
         raise UsageError(f"--mask: give one mask (for every pair), or one per STYLE ({n}), got {len(args.mask)}")
-    if args.feather < 0:
+    if not args.feather >= 0:  # NaN too
         raise UsageError(f"--feather must be at least 0, got {args.feather}")
+    if args.feather and not args.mask:
+        raise UsageError("--feather softens masks: it needs --mask")
     if args.runtime == "onnx":
         if args.onnx is None:
             raise UsageError("--runtime onnx needs --onnx FILE (write one with `styleenv export --onnx FILE`)")
-        if args.sample or args.alpha != 1.0:
-            raise UsageError("--runtime onnx runs the mean action at full strength: drop --sample and --alpha")
+        if args.sample:
+            raise UsageError("--runtime onnx runs the mean action: drop --sample")
         if args.release is not None or args.checkpoint is not None:
             raise UsageError("--runtime onnx takes its weights from --onnx FILE, not --release or --checkpoint")
     elif args.onnx is not None:
@@ -66,6 +68,8 @@ def check_args(args: argparse.Namespace) -> None:
         raise UsageError(f"--temporal must lie in [0, 1), got {args.temporal}")
     if args.temporal and not is_video(args.content):
         raise UsageError("--temporal applies to a video CONTENT only")
+    if args.sample and is_video(args.content):
+        raise UsageError("a video runs the mean action (sampled actions would flicker): drop --sample")
 
 
 def groups_together(args: argparse.Namespace) -> bool:
@@ -75,9 +79,18 @@ def groups_together(args: argparse.Namespace) -> bool:
 
 def name_suffix(args: argparse.Namespace) -> str:
     """What the output folder's name adds for these options, so that each look has its own folder."""
-    suffix = f"-{'colour' if args.preserve_colour == 'luminance' else 'colour-match'}" if args.preserve_colour else ""
-    if args.mask and not (len(args.style) > 1 and len(args.mask) == len(args.style)):
-        suffix += "-masked"
+    suffix = ""
+    if args.style_weights is not None and len(args.style) > 1:
+        suffix += "-w" + "-".join(f"{w:g}" for w in args.style_weights)
+    if args.preserve_colour:
+        suffix += f"-{'colour' if args.preserve_colour == 'luminance' else 'colour-match'}"
+    if args.mask:
+        suffix += "-masked-" + "-".join(_safe(Path(m).stem) for m in args.mask)
+        suffix += f"-feather{args.feather:g}" if args.feather else ""
+    if args.alpha != 1.0:
+        suffix += f"-alpha{args.alpha:g}"
+    if args.sample:
+        suffix += "-sample" + ("" if args.seed is None else f"{args.seed}")
     return suffix
 
 
@@ -153,7 +166,7 @@ def run_video(args: argparse.Namespace, groups: list, load_all, load_model) -> i
             frames, fps = read_frames(args.content, args.max_size or None)
             with VideoFolder(target, keep, fps) as folder:
                 flicker = stylize_video(runner, recipe(args, [images[p] for p in files]), frames, folder,
-                                        args.steps, args.temporal)
+                                        args.steps, args.temporal, args.alpha)
                 files_written = folder.finish()
             results.append({"content": str(args.content), "style": [str(p) for p in files], "fps": fps,
                             **files_written, **flicker, "skipped": False})
