@@ -29,9 +29,15 @@ def test_demo_writes_steps_sheet_and_gif(tmp_path, capsys):
 
 
 def test_demo_missing_checkpoint_exits_2(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path), "--checkpoint", str(tmp_path / "none.pt")]) == 2
+    out = tmp_path / "new"
+    assert main(["demo", "--out", str(out), "--checkpoint", str(tmp_path / "none.pt")]) == 2
     assert "none.pt" in capsys.readouterr().err
-    assert not (tmp_path / "demo").exists()
+    assert not out.exists()  # checked before the output folder is made
+
+
+def test_demo_negative_seed_exits_2(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "new"), "--seed", "-1"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == ["styleenv demo: error: --seed must be at least 0, got -1"]
 
 
 def test_demo_bad_steps_exit_2_with_one_line():

@@ -77,6 +77,14 @@ def _stylize_error(onnx_file: Path, tmp_path: Path, capsys) -> str:
     return err[0]
 
 
+def test_export_never_replaces_a_file_not_named_onnx(tmp_path: Path, capsys) -> None:
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"my photo")
+    assert main(["export", "--onnx", str(photo), "--verify-size", "0"]) == 2
+    assert "must end in .onnx" in capsys.readouterr().err
+    assert photo.read_bytes() == b"my photo" and not (tmp_path / "photo.style.jpg").exists()
+
+
 def test_a_file_from_another_version_is_refused(exported: Path, tmp_path: Path, capsys) -> None:
     for path in (exported, style_path(exported)):
         model = onnx.load(str(path))

@@ -129,6 +129,12 @@ BAD = {
     "seed without sample": (["{content}", "{style}", "--checkpoint", "{checkpoint}", "--seed", "1"], "--sample"),
     "negative max size": (["{content}", "{style}", "--checkpoint", "{checkpoint}", "--max-size", "-1"], "--max-size"),
     "alpha out of range": (["{content}", "{style}", "--checkpoint", "{checkpoint}", "--alpha", "2"], "--alpha"),
+    "alpha not a number": (["{content}", "{style}", "--checkpoint", "{checkpoint}", "--alpha", "nan"], "--alpha"),
+    "too many steps": (["{content}", "{style}", "--checkpoint", "{checkpoint}", "--steps", "1000000000"], "--steps"),
+    "feather without a mask": (["{content}", "{style}", "--checkpoint", "{checkpoint}", "--feather", "3"], "--mask"),
+    "feather not a number": (["{content}", "{style}", "--checkpoint", "{checkpoint}", "--feather", "nan"], "--feather"),
+    "more threads than cores": (["{content}", "{style}", "--checkpoint", "{checkpoint}", "--threads", "100000"],
+                                "--threads"),
 }
 
 
@@ -146,6 +152,18 @@ def test_bad_input_exits_2_with_one_line(case: str, files, tmp_path: Path, capsy
     assert len(lines) == 1 and lines[0].startswith("styleenv stylize: error: "), err
     assert needle in lines[0]
     assert not out.exists()
+
+
+def test_a_folder_inside_the_contents_is_not_read_as_content(files, tmp_path: Path, capsys) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "cat.png").write_bytes(files["content"].read_bytes())
+    out = photos / "styleenv-output"  # the default output folder, run from inside the content folder
+    argv = [photos, files["style"], "--checkpoint", files["checkpoint"], "--steps", 2, "--out", out, "--json"]
+    for _ in range(2):  # the second run finds the first one's PNGs under the content folder
+        rc, stdout, err = run(argv + ["--overwrite"], capsys)
+        assert rc == 0, err
+        assert [Path(p["content"]).name for p in json.loads(stdout)["pairs"]] == ["cat.png"]
 
 
 def test_out_is_a_file(files, tmp_path: Path, capsys) -> None:

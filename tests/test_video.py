@@ -97,3 +97,15 @@ def test_unreadable_video_exits_2_with_one_line(inputs, tmp_path: Path, capsys) 
     lines = err.strip().splitlines()
     assert rc == 2 and len(lines) == 1 and "cannot read video" in lines[0] and "broken.mp4" in lines[0], err
     assert not out.exists()
+
+
+def test_skip_bad_leaves_out_an_unreadable_style(inputs, tmp_path: Path, capsys) -> None:
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    argv = [inputs["clip"], text, inputs["style"], "--steps", 1, "--alpha", 0.5, "--out", tmp_path / "out", "--json"]
+    rc, _, err = run(argv, capsys)
+    assert rc == 2 and "notes.png" in err
+    rc, out, err = run(argv + ["--skip-bad"], capsys)
+    assert rc == 0, err
+    (video,) = json.loads(out)["videos"]
+    assert Path(video["folder"]).name == "clip__painting-alpha0.5"

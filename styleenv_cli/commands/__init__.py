@@ -6,6 +6,7 @@ stays quick) and raises :class:`UsageError` for bad input.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -31,8 +32,9 @@ def apply_compute_arguments(args) -> str:
     """
     from styleenv.devices import resolve_device, set_threads
 
-    if args.threads < 0:
-        raise UsageError(f"--threads must be at least 1 (or 0 for automatic), got {args.threads}")
+    cores = os.cpu_count() or 1
+    if not 0 <= args.threads <= cores:
+        raise UsageError(f"--threads must lie in 1..{cores} (this machine's cores), or be 0 for automatic; got {args.threads}")
     try:
         device = resolve_device(args.device)
     except ValueError as err:

@@ -63,13 +63,15 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--steps must be at least 1, got {args.steps}")
     if args.size < 16:
         raise UsageError(f"--size must be at least 16, got {args.size}")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be at least 0, got {args.seed}")
     device = apply_compute_arguments(args)
-    prepare_output(args.out)
     print("loading the shipped agent and the VGG-19 loss network ...", flush=True)
     try:
         stylizer = Stylizer.from_checkpoint(args.checkpoint, device) if args.checkpoint else Stylizer.default(device)
     except CheckpointError as err:
         raise UsageError(str(err)) from None
+    prepare_output(args.out)
     content = procedural_content(args.seed, args.size)
     style = procedural_style(args.seed, args.size)
     env = gym.make(styleenv.ENV_ID, content=[content], style=[style], image_size=args.size, max_episode_steps=args.steps,

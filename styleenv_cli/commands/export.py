@@ -13,7 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
-from styleenv_cli.commands import UsageError
+from styleenv_cli.commands import UsageError, prepare_output
 
 HELP = "export the stylizer to ONNX (step and style graphs, any size), checked against PyTorch"
 
@@ -48,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--verify-size must be 0 (no check) or at least 16, got {args.verify_size}")
     if args.onnx.is_dir():
         raise UsageError(f"--onnx {args.onnx}: is a folder; name the file to write, e.g. {args.onnx / 'model.onnx'}")
+    if args.onnx.suffix.lower() != ".onnx":  # so that a photo named by mistake is never replaced
+        raise UsageError(f"--onnx {args.onnx}: the file to write must end in .onnx, e.g. {args.onnx.with_suffix('.onnx')}")
+    prepare_output(args.onnx.parent, "--onnx's folder")
     actor, builder = _models(args)
     from agents.onnx_export import export_onnx
 

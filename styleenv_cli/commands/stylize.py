@@ -61,9 +61,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     stylize_options.add_arguments(parser)
 
 
+#: Most steps of one sequence (each writes a PNG).
+MAX_STEPS = 10_000
+
+
 def _check_args(args: argparse.Namespace) -> list[int]:
-    if args.steps < 1:
-        raise UsageError(f"--steps must be at least 1, got {args.steps}")
+    if not 1 <= args.steps <= MAX_STEPS:
+        raise UsageError(f"--steps must lie in 1..{MAX_STEPS}, got {args.steps}")
     keep = sorted(set(args.keep)) if args.keep else list(range(1, args.steps + 1))
     bad = [k for k in keep if not 1 <= k <= args.steps]
     if bad:
@@ -82,11 +86,13 @@ def _check_args(args: argparse.Namespace) -> list[int]:
     return keep
 
 
-def _list(path: Path, what: str) -> list[Path]:
+def _list(path: Path, what: str, out: Path | None = None) -> list[Path]:
+    """The image files of a folder (leaving out those under ``out``: earlier outputs), or the file itself."""
     from styleenv.images import list_images
 
     if path.is_dir():
-        found = list_images(path)
+        outputs = out.resolve() if out is not None else None
+        found = [p for p in list_images(path) if outputs is None or not p.resolve().is_relative_to(outputs)]
         if not found:
             raise UsageError(f"{what} folder {path}: no images in it")
         return found
@@ -182,7 +188,7 @@ def _style_groups(args: argparse.Namespace) -> list[tuple[str, list[Path]]]:
     groups: list[tuple[str, list[Path]]] = []
     used: set[str] = set()
     for root in args.style:
-        for path, name in _names(_list(root, "style"), root).items():
+        for path, name in _names(_list(root, "style", args.out), root).items():
             base, i = name, 2
             while name in used:
                 name, i = f"{base}-{i}", i + 1
@@ -230,10 +236,12 @@ def _run_all(stylizer, images: dict, contents: list[Path], groups: list, args, k
 def run(args: argparse.Namespace) -> int:
     keep = _check_args(args)
     if stylize_options.is_video(args.content):
+        groups = _style_groups(args)
+        images = _load_all([p for _, files in groups for p in files], args.max_size, args.skip_bad)
+        groups = _readable_groups(groups, images)
         args.device = apply_compute_arguments(args)
-        return stylize_options.run_video(args, _style_groups(args), lambda paths, size: _load_all(paths, size, False),
-                                         _load_model)
-    contents, groups = _list(args.content, "content"), _style_groups(args)
+        return stylize_options.run_video(args, groups, images, _load_model)
+    contents, groups = _list(args.content, "content", args.out), _style_groups(args)
     styles = [p for _, files in groups for p in files]
     images = _load_all(list(dict.fromkeys(contents + styles)), args.max_size, args.skip_bad)
     contents = _readable(contents, images, "content", args.content)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from styleenv_cli.commands import UsageError
+from styleenv_cli.commands import UsageError, prepare_output
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -137,11 +137,11 @@ def summary(args: argparse.Namespace) -> dict:
             "runtime": args.runtime}
 
 
-def run_video(args: argparse.Namespace, groups: list, load_all, load_model) -> int:
+def run_video(args: argparse.Namespace, groups: list, images: dict, load_model) -> int:
     """Stylise the video CONTENT with each style (or the one blend): one output folder per style.
 
     :param groups: ``(name, style files)`` per look
-    :param load_all: reads the style images (``stylize._load_all``)
+    :param images: the style images by path
     :param load_model: loads the model (``stylize._load_model``)
     """
     import json
@@ -150,10 +150,9 @@ def run_video(args: argparse.Namespace, groups: list, load_all, load_model) -> i
     from agents.video import VideoError, VideoFolder, read_frames, stylize_video
 
     keep = sorted(set(args.keep)) if args.keep else [args.steps]
-    images = load_all([p for _, files in groups for p in files], args.max_size)
     runner = load_model(args)
     results = []
-    out_existed = args.out.exists()
+    created = prepare_output(args.out)
     try:
         for name, files in groups:
             target = args.out / f"{_safe(args.content.stem)}__{name}{name_suffix(args)}"
@@ -175,7 +174,7 @@ def run_video(args: argparse.Namespace, groups: list, load_all, load_model) -> i
                       f"mp4 and frame folders); frame-to-frame change {flicker['flicker_input']} in, "
                       f"{' '.join(str(v) for v in flicker['flicker_output'].values())} out")
     except BaseException as err:
-        if not out_existed and args.out.is_dir() and not any(args.out.iterdir()):
+        if created and args.out.is_dir() and not any(args.out.iterdir()):
             args.out.rmdir()  # leave no empty output folder behind
         if isinstance(err, (VideoError, MaskError)):
             raise UsageError(str(err)) from None
