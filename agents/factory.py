@@ -1,13 +1,15 @@
-"""Agents from command-line specs (``styleenv evaluate --agents ...``): :func:`make_agent`."""
+"""Agents from command-line specs (``styleenv evaluate --agents ...``): :func:`make_agent`, and :func:`make_agents`
+of several, named apart, with a record of the weights they read."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import inspect
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +18,11 @@ import torch
 from agents.adapters import StylizerAgent
 from agents.baselines import AdaINAgent, CopyStyleAgent, IdentityAgent, RandomImageAgent
 from agents.colour_transfer import ColourTransferAgent
+from agents.default import DEFAULT_CHECKPOINT
 from agents.protocol import Agent
-from agents.release import CheckpointError
+from agents.release import ACTOR_FILE, BUILDER_FILE, CheckpointError
 from agents.stylizer import Stylizer
+from styleenv.weights import sha256_of
 
 #: Agent specs accepted by :func:`make_agent` (for messages).
 AGENT_SPECS = "identity, copy-style, random, adain, colour, ours, release[:DIR], checkpoint:FILE, package.module:Name, file.py:Name"
@@ -42,7 +46,7 @@ def make_agent(spec: str, steps: int = 10, device: str | torch.device = "cpu") -
     - ``release`` or ``release:DIR``: the released RLMiniStyler weights (folder with
       ``actor.pth.tar`` and ``builder.pth.tar``; bare ``release`` reads ``$STYLEENV_RELEASE_DIR``);
     - ``checkpoint:FILE``: a checkpoint of ours (:func:`agents.release.save_checkpoint`),
-      reported as ``ckpt-<file stem>``;
+      reported as ``ckpt-<file stem>`` (:func:`make_agents` tells files of one stem apart);
     - ``package.module:Name`` or ``path/to/file.py:Name``: any agent of yours
       (:func:`import_agent`), reported as ``Name``.
 
@@ -83,6 +87,78 @@ def make_agent(spec: str, steps: int = 10, device: str | torch.device = "cpu") -
     if arg.isidentifier() and kind:
         return arg, import_agent(kind, arg, steps=steps, device=device)
     raise AgentSpecError(f"unknown agent {spec!r}; choose from {AGENT_SPECS}")
+
+
+def make_agents(
+    specs: Sequence[str], steps: int = 10, device: str | torch.device = "cpu"
+) -> tuple[dict[str, Agent], dict[str, dict[str, str]]]:
+    """The agents of several specs (:func:`make_agent`) by name, and what those that read weights read.
+
+    Checkpoints or releases of one name in different places get as many of their folders in
+    the name as tell them apart: ``checkpoint:a/final.pt checkpoint:b/final.pt`` are
+    ``ckpt-a-final`` and ``ckpt-b-final``, ``release:x/v1 release:y/v1`` are ``release-x-v1``
+    and ``release-y-v1``; alone, they keep the plain name.
+
+    :param specs: the specs
+    :param steps: episode length
+    :param device: torch device for the networks
+    :return: the agents by name, and for ``ours``, ``release`` and ``checkpoint`` agents by name
+        the :func:`weights_record` of their weights
+    :raises AgentSpecError: a bad spec, or one agent given twice
+    """
+    made = [(spec, *make_agent(spec, steps=steps, device=device), _weights_path(spec)) for spec in specs]
+    agents: dict[str, Agent] = {}
+    weights: dict[str, dict[str, str]] = {}
+    for spec, name, agent, path in made:
+        rivals = {p for _, n, _, p in made if n == name and p is not None}
+        if path is not None and len(rivals) > 1:
+            name = _distinct_name(spec, path, rivals) or name
+        if name in agents:
+            raise AgentSpecError(f"agent {name!r} is given twice")
+        agents[name] = agent
+        if path is not None:
+            weights[name] = weights_record(path)
+    return agents, weights
+
+
+def weights_record(path: Path) -> dict[str, str]:
+    """What an agent's weights were read from: ``{"path", "sha256"}`` of a checkpoint file, or of
+    a release folder (the sha256 of its actor's and builder's sha256s).
+
+    :param path: a checkpoint file or a release folder
+    """
+    path = path.resolve()
+    if path.is_dir():
+        digest = hashlib.sha256("".join(sha256_of(path / f) for f in (ACTOR_FILE, BUILDER_FILE)).encode()).hexdigest()
+    else:
+        digest = sha256_of(path)
+    return {"path": str(path), "sha256": digest}
+
+
+def _weights_path(spec: str) -> Path | None:
+    """The resolved file or folder whose weights a (valid) spec's agent reads; None for agents without their own."""
+    kind, _, arg = spec.partition(":")
+    if spec == "ours":
+        return DEFAULT_CHECKPOINT.resolve()
+    if kind == "release":
+        return Path(arg or os.environ[RELEASE_DIR_ENV]).resolve()
+    if kind == "checkpoint":
+        return Path(arg).resolve()
+    return None
+
+
+def _distinct_name(spec: str, path: Path, rivals: set[Path]) -> str | None:
+    """The shortest ``ckpt-<folders>-<stem>`` / ``release-<folders>`` name that tells ``path`` from
+    the other ``rivals`` of its name; None where none does."""
+    def words(p: Path) -> tuple[str, ...]:
+        tail = p.relative_to(p.anchor)
+        return tail.parts if p.is_dir() else (*tail.parent.parts, tail.stem)
+
+    mine = words(path)
+    for k in range(1, len(mine) + 1):
+        if all(words(p)[-k:] != mine[-k:] for p in rivals - {path}):
+            return ("release-" if spec.partition(":")[0] == "release" else "ckpt-") + "-".join(mine[-k:])
+    return None
 
 
 def import_agent(where: str, name: str, steps: int = 10, device: str | torch.device = "cpu") -> Agent:

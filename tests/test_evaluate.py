@@ -254,12 +254,25 @@ def _cli(tmp_path, *extra: str) -> int:
         (("--agents", "identity", "--contents", "no/such/folder"), "content folder or file no/such/folder does not exist"),
         (("--agents", "release:no/such/dir"), "release: folder no/such/dir does not exist"),
         (("--agents", "identity", "--report-steps", "5"), "report steps must lie in 1..2"),
+        (("--agents", "identity", "--seed", "-1"), "--seed must be 0 or more, got -1"),
+        (("--agents", "identity", "--sheet-pairs", "-1"), "--sheet-pairs must be 0 (no sheets) or more, got -1"),
+        (("--agents", "identity", "--sizes", "32", "32"), "sizes must each be given once, got [32, 32]"),
+        (("--agents", "identity", "--limit-contents", "0"), "--limit-contents must be at least 1, got 0"),
+        (("--agents", "identity", "--report-only"), "holds no rows.csv"),
     ],
 )
 def test_bad_inputs_are_one_line_errors(tmp_path, capsys, extra, message):
     assert _cli(tmp_path, *extra) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
+    assert not (tmp_path / "out").exists()  # refused before anything is written
+
+
+def test_settings_refuse_repeated_sizes_and_bad_limits():
+    for bad in (dict(sizes=(SIZE, SIZE)), dict(limit_styles=0), dict(seed=-2), dict(sheet_pairs=-1)):
+        with pytest.raises(EvaluationError):
+            _settings(**bad).check()
+    _settings(sheet_pairs=0).check()
 
 
 def test_bad_checkpoint_is_a_one_line_error(tmp_path, capsys):
@@ -268,6 +281,12 @@ def test_bad_checkpoint_is_a_one_line_error(tmp_path, capsys):
     assert _cli(tmp_path, "--agents", f"checkpoint:{bad}") == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not a readable PyTorch checkpoint" in err[0]
+
+
+def test_no_sheets_with_sheet_pairs_0(tmp_path, sources):
+    evaluate({"grey": _Grey()}, *sources, tmp_path, _settings(sheet_pairs=0, limit_contents=1, limit_styles=1), plots=False,
+             log=lambda s: None)  # fmt: skip
+    assert (tmp_path / "table.md").is_file() and not (tmp_path / "sheets").exists() and not (tmp_path / "frames").exists()
 
 
 def test_command_writes_all_outputs(tmp_path, capsys):

@@ -1,5 +1,6 @@
-"""Explicit pairs and merged reports: :func:`read_pairs` reads a ``pairs.csv``, :func:`merge`
-writes one table of the rows of several output folders."""
+"""Explicit pairs and reports of finished runs: :func:`read_pairs` reads a ``pairs.csv``,
+:func:`report_folder` writes the table of every row of an output folder, :func:`merge` one
+table of the rows of several output folders."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from styleenv.data import ImageSource
-from styleenv.evaluation.results import ROWS_FILE, EvaluationError, Row, episode_key, read_rows, write_rows
-from styleenv.evaluation.run import AGENTS_FILE, RUN_FILE, Settings, report
+from styleenv.evaluation.results import ROWS_FILE, EvaluationError, Row, complete_keys, episode_key, read_results, write_rows
+from styleenv.evaluation.run import AGENTS_FILE, RUN_FILE, Settings, default_report_steps, report
+from styleenv.files import atomic_write
 
 
 def read_pairs(path: str | Path) -> tuple[ImageSource, ImageSource, list[tuple[int, int]]]:
@@ -18,16 +20,19 @@ def read_pairs(path: str | Path) -> tuple[ImageSource, ImageSource, list[tuple[i
     the CSV's folder unless absolute), one pair a row.
 
     :return: the content and style images (each file once) and the pairs as indices into them
-    :raises EvaluationError: a missing file, other columns, no rows or an unreadable image
+    :raises EvaluationError: a missing file, not UTF-8 text, other columns, no rows or an unreadable image
     """
     path = Path(path)
     if not path.is_file():
         raise EvaluationError(f"pairs file {path} does not exist")
-    with open(path, newline="") as fh:
-        reader = csv.DictReader(fh)
-        if not {"content", "style"} <= set(reader.fieldnames or ()):
-            raise EvaluationError(f"{path} needs the columns content,style (one image path each, a pair a row)")
-        rows = [(r["content"], r["style"]) for r in reader]
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            if not {"content", "style"} <= set(reader.fieldnames or ()):
+                raise EvaluationError(f"{path} needs the columns content,style (one image path each, a pair a row)")
+            rows = [(r["content"], r["style"]) for r in reader]
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise EvaluationError(f"{path} is not a UTF-8 CSV with the columns content,style ({type(err).__name__})") from None
     if not rows:
         raise EvaluationError(f"{path} holds no pairs")
     files: dict[str, list[Path]] = {"content": [], "style": []}
@@ -50,18 +55,51 @@ def read_pairs(path: str | Path) -> tuple[ImageSource, ImageSource, list[tuple[i
         raise EvaluationError(str(err).splitlines()[0]) from None
 
 
-def merge(folders: Sequence[str | Path], out: str | Path, report_steps: Sequence[int], plots: bool = True,
+def report_folder(out: str | Path, report_steps: Sequence[int] | None = None, steps: int | None = None,
+                  sheet_pairs: int = 4, plots: bool = True, log: Callable[[str], None] = print) -> dict[str, Path]:  # fmt: skip
+    """The table, plots and sheets of every agent, pair and size of the complete episodes in
+    ``out/rows.csv`` (``--report-only`` with nothing selected); the CSV is not changed.
+
+    :param out: an output folder of :func:`~styleenv.evaluation.run.evaluate`
+    :param report_steps: the steps shown (None: :func:`default_report_steps` of the run's)
+    :param steps: the episode length asked for (None: the run's); another one is refused
+    :param sheet_pairs: pairs in each contact sheet: the first of the CSV (whose frames a run keeps)
+    :return: the files written, by kind
+    :raises EvaluationError: no rows, another episode length, report steps beyond the run's
+    """
+    out = Path(out)
+    rows = read_results(out)
+    run = json.loads((out / RUN_FILE).read_text()) if (out / RUN_FILE).is_file() else {}
+    before = run.get("steps") or max(r["step"] for r in rows)
+    if steps is not None and steps != before:
+        raise EvaluationError(f"{out} holds a run with --steps {before}; use --steps {before} or leave it out")
+    done = complete_keys(rows, before)
+    rows = [r for r in rows if episode_key(r) in done]
+    if not rows:
+        raise EvaluationError(f"{out / ROWS_FILE} holds no complete episode")
+    settings = Settings(sizes=sorted({r["size"] for r in rows}), steps=before, sheet_pairs=sheet_pairs,
+                        report_steps=report_steps or default_report_steps(before))  # fmt: skip
+    settings.check()
+    names = list(dict.fromkeys(r["agent"] for r in rows))
+    pairs = list(dict.fromkeys((r["content"], r["style"]) for r in rows))
+    log(f"evaluate: report of {len(names)} agents x {len(pairs)} pairs x {len(settings.sizes)} sizes in {out / ROWS_FILE}")
+    return report(out, rows, names, settings, pairs[:sheet_pairs], plots, log)
+
+
+def merge(folders: Sequence[str | Path], out: str | Path, report_steps: Sequence[int] | None = None, plots: bool = True,
           log: Callable[[str], None] = print) -> dict[str, Path]:  # fmt: skip
     """One table (and plots) of the rows of several evaluation folders, written into ``out``.
 
-    The folders must hold runs of the same episode length and env. An episode found in more
-    than one folder is taken from the first. Contact sheets stay in the source folders.
+    The folders must hold runs of the same episode length and env, and an agent of one name
+    must have read the same weights in each (``agents.json``). An episode found in more than
+    one folder is taken from the first. Contact sheets stay in the source folders.
 
     :param folders: output folders of earlier runs
     :param out: where the merged ``rows.csv``, ``agents.json``, ``run.json``, ``table.md`` and plots go
-    :param report_steps: the steps shown in the table
+    :param report_steps: the steps shown in the table (None: :func:`default_report_steps` of the runs')
     :return: the files written, by kind
-    :raises EvaluationError: a folder without results, runs that differ, ``out`` among the folders
+    :raises EvaluationError: a folder without results, runs that differ, an agent of other
+        weights in two folders, ``out`` among the folders
     """
     out = Path(out)
     if any(Path(f).resolve() == out.resolve() for f in folders):
@@ -71,24 +109,29 @@ def merge(folders: Sequence[str | Path], out: str | Path, report_steps: Sequence
     runs = set()
     seen: set[tuple] = set()
     for folder in map(Path, folders):
-        if not (folder / ROWS_FILE).is_file():
-            raise EvaluationError(f"{folder} holds no {ROWS_FILE}")
+        found = read_results(folder)
         run = json.loads((folder / RUN_FILE).read_text()) if (folder / RUN_FILE).is_file() else {}
         runs.add((run.get("steps"), run.get("env")))
         if len(runs) > 1:
             raise EvaluationError(f"{folder} holds a run of another episode length or env ({sorted(runs, key=str)}); merge like runs")
-        new = [r for r in read_rows(folder / ROWS_FILE) if episode_key(r) not in seen]
+        new = [r for r in found if episode_key(r) not in seen]
         seen.update(episode_key(r) for r in new)
         rows += new
-        if (folder / AGENTS_FILE).is_file():
-            agents |= {k: v for k, v in json.loads((folder / AGENTS_FILE).read_text()).items() if k not in agents}
+        info = json.loads((folder / AGENTS_FILE).read_text()) if (folder / AGENTS_FILE).is_file() else {}
+        for name, entry in info.items():
+            sha = {agents.get(name, entry).get("weights", {}).get("sha256"), entry.get("weights", {}).get("sha256")}
+            if len(sha - {None}) > 1:
+                raise EvaluationError(f"agent {name!r} read other weights in {folder} than in an earlier folder; "
+                                      "evaluate both in one run, which names them apart")  # fmt: skip
+            agents.setdefault(name, entry)
     steps, env_id = runs.pop()
+    report_steps = report_steps or default_report_steps(steps or 1)
     bad = [k for k in report_steps if steps is not None and not 1 <= k <= steps]
     if bad:
         raise EvaluationError(f"report steps must lie in 1..{steps}, got {list(report_steps)}")
     out.mkdir(parents=True, exist_ok=True)
     write_rows(out / ROWS_FILE, rows, append=False)
-    (out / AGENTS_FILE).write_text(json.dumps(agents, indent=1, sort_keys=True) + "\n")
+    atomic_write(out / AGENTS_FILE, lambda tmp: tmp.write_text(json.dumps(agents, indent=1, sort_keys=True) + "\n"))
     (out / RUN_FILE).write_text(json.dumps({"steps": steps, "env": env_id, "merged": [str(f) for f in folders]}) + "\n")
     names = list(dict.fromkeys(r["agent"] for r in rows))
     log(f"evaluate: merged {len(rows)} rows of {len(names)} agents from {len(folders)} folders into {out}")

@@ -50,6 +50,19 @@ def read_rows(path: Path) -> list[Row]:
     return rows
 
 
+def read_results(folder: Path) -> list[Row]:
+    """The rows of an output folder's ``rows.csv`` (:func:`read_rows`), for a report.
+
+    :raises EvaluationError: the folder holds no ``rows.csv``, or one without rows
+    """
+    if not (folder / ROWS_FILE).is_file():
+        raise EvaluationError(f"{folder} holds no {ROWS_FILE}")
+    rows = read_rows(folder / ROWS_FILE)
+    if not rows:
+        raise EvaluationError(f"{folder / ROWS_FILE} holds no rows")
+    return rows
+
+
 def write_rows(path: Path, rows: list[Row], append: bool) -> None:
     """Write rows (floats to 8 significant digits), with the header if the file is new.
 

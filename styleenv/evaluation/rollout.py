@@ -19,11 +19,16 @@ from styleenv.evaluation.metrics import capture_features, matching_features
 from styleenv.vgg import LossNetwork
 
 
+class ActionRefused(ValueError):
+    """The env refused an agent's action (another shape, not a float image, NaN); its one-line message."""
+
+
 class Probe(gym.Wrapper):
     """Innermost wrapper: keeps the env's own images and VGG features and times the env itself.
 
     Wrappers outside it (an agent's ``wrap_env``) may change what the agent sees and does; the
-    probe sees the images the env made and measured, and how long the env took.
+    probe sees the images the env made and measured, and how long the env took. An action the
+    env refuses (its ``ValueError``) is an :class:`ActionRefused`.
 
     :param env: the env
     :param net: the env's loss network (its relu1_1..relu4_1 features of each step's image are kept)
@@ -46,7 +51,10 @@ class Probe(gym.Wrapper):
     def step(self, action: Any):
         with capture_features(self.net) as calls:
             start = time.perf_counter()
-            result = self.env.step(action)
+            try:
+                result = self.env.step(action)
+            except ValueError as err:
+                raise ActionRefused(str(err).splitlines()[0] if str(err) else type(err).__name__) from err
             self.seconds = time.perf_counter() - start
         self.moving = result[0]["moving"]
         self.features = matching_features(calls, self.moving)

@@ -9,14 +9,16 @@ Each agent is rolled out (:func:`~styleenv.evaluation.rollout.rollout`) through
 (:mod:`~styleenv.evaluation.report`).
 
 Resumable: rows already in ``rows.csv`` are kept and their (agent, content, style, size)
-episodes are skipped; an episode is written only once complete.
+episodes are skipped; an episode is written only once complete. ``agents.json`` records what
+the weights of each agent that reads its own were read from (path and sha256); a re-run whose
+agent of that name reads other weights is refused rather than mixed with the old rows.
 """
 
 from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,10 +38,12 @@ from styleenv.evaluation.results import (
     complete_keys,
     episode_key,
     episode_rows,
+    read_results,
     read_rows,
     write_rows,
 )
-from styleenv.evaluation.rollout import Probe, rollout
+from styleenv.evaluation.rollout import ActionRefused, Probe, rollout
+from styleenv.files import atomic_write
 from styleenv.pixels import to_pil
 from styleenv.vgg import LossNetwork, loss_network
 
@@ -69,8 +73,6 @@ def select(count: int, limit: int | None, seed: int, stream: int) -> list[int]:
     ``numpy.random.default_rng([seed, stream])`` and sorted (stream 0: contents, 1: styles)."""
     if limit is None or limit >= count:
         return list(range(count))
-    if limit < 1:
-        raise EvaluationError(f"limits must be at least 1, got {limit}")
     rng = np.random.default_rng([seed, stream])
     return sorted(int(i) for i in rng.choice(count, size=limit, replace=False))
 
@@ -86,7 +88,7 @@ class Settings:
     :param device: torch device of the loss network and the env
     :param limit_contents: evaluate this many contents (seeded draw; None: all)
     :param limit_styles: evaluate this many styles (seeded draw; None: all)
-    :param sheet_pairs: pairs shown in each contact sheet
+    :param sheet_pairs: pairs shown in each contact sheet (0: no sheets)
     :param progress: show a tqdm progress bar
     :param report_only: run nothing; write the table, plots and sheets from the CSV
     :param env_id: the env the agents act in, whose rewards and return are recorded
@@ -108,7 +110,7 @@ class Settings:
     pairs: Sequence[tuple[int, int]] | None = None
 
     def check(self) -> None:
-        """:raises EvaluationError: bad steps, report steps or sizes"""
+        """:raises EvaluationError: bad steps, report steps, sizes, seed, limits or sheet pairs"""
         if self.steps < 1:
             raise EvaluationError(f"--steps must be at least 1, got {self.steps}")
         bad = [k for k in self.report_steps if not 1 <= k <= self.steps]
@@ -117,6 +119,20 @@ class Settings:
         small = [s for s in self.sizes if s < 16]
         if small or not self.sizes:
             raise EvaluationError(f"sizes must be at least 16 pixels, got {list(self.sizes)}")
+        if len(set(self.sizes)) != len(self.sizes):
+            raise EvaluationError(f"sizes must each be given once, got {list(self.sizes)}")
+        if self.seed < 0:
+            raise EvaluationError(f"--seed must be 0 or more, got {self.seed}")
+        for flag, limit in (("--limit-contents", self.limit_contents), ("--limit-styles", self.limit_styles)):
+            if limit is not None and limit < 1:
+                raise EvaluationError(f"{flag} must be at least 1, got {limit}")
+        if self.sheet_pairs < 0:
+            raise EvaluationError(f"--sheet-pairs must be 0 (no sheets) or more, got {self.sheet_pairs}")
+
+
+def default_report_steps(steps: int) -> list[int]:
+    """The steps in the table and sheets unless chosen: 1, 5, 10 within ``steps``, and ``steps``."""
+    return sorted({k for k in (1, 5, 10) if k <= steps} | {steps})
 
 
 @dataclass
@@ -180,6 +196,7 @@ def evaluate(
     settings: Settings | None = None,
     plots: bool = True,
     log: Callable[[str], None] = print,
+    weights: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Result:
     """Evaluate ``agents`` on every selected (content, style) pair at every size.
 
@@ -191,11 +208,18 @@ def evaluate(
     :param settings: what to evaluate (default :class:`Settings`)
     :param plots: draw the PNG plots (needs matplotlib) besides the table and contact sheets
     :param log: where one-line notes go
+    :param weights: name -> ``{"path", "sha256"}`` of the weights the agent reads, for the agents
+        that read their own; recorded in ``agents.json``
     :return: the rows and files written
+    :raises EvaluationError: bad settings; with ``report_only`` no rows in ``out``; an agent
+        whose rows in ``out`` came from other weights; an action the env refuses
     """
     settings = settings or Settings()
     settings.check()
     out = Path(out)
+    csv_path = out / ROWS_FILE
+    rows = read_results(out) if settings.report_only else read_rows(csv_path)
+    _check_weights(out / AGENTS_FILE, weights or {}, {r["agent"] for r in rows})
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -211,15 +235,13 @@ def evaluate(
     s_names = _names(styles, s_idx, "style")
     sheet = {(c_names[i % len(c_idx)], s_names[i % len(s_idx)]) for i in range(settings.sheet_pairs)}
 
-    csv_path = out / ROWS_FILE
     _check_run(out / RUN_FILE, settings.steps, settings.env_id)
-    rows = read_rows(csv_path)
     done = complete_keys(rows, settings.steps)
     kept = [r for r in rows if episode_key(r) in done]
     if len(kept) != len(rows):
         write_rows(csv_path, kept, append=False)  # drop unfinished episodes
     rows = kept
-    _write_agents(out / AGENTS_FILE, agents)
+    _write_agents(out / AGENTS_FILE, agents, weights or {})
 
     # Pairs in diagonal rounds (round r: content i with style (i + r) mod S), so that a run
     # stopped early has seen every content and style about equally often.
@@ -248,8 +270,11 @@ def evaluate(
             if (size, name) not in envs:
                 envs[(size, name)] = _make_env(agents[name], settings.env_id, size, settings.steps, device, net)
             env, probe = envs[(size, name)]
-            episode = rollout(env, agents[name], settings.steps, options={"content": to_pil(content), "style": to_pil(style)},
-                              seed=settings.seed, probe=probe)  # fmt: skip
+            try:
+                episode = rollout(env, agents[name], settings.steps, options={"content": to_pil(content), "style": to_pil(style)},
+                                  seed=settings.seed, probe=probe)  # fmt: skip
+            except ActionRefused as err:
+                raise EvaluationError(f"agent {name!r} on {c_names[ci]} / {s_names[si]} at {size} px: {err}") from None
             key = (name, c_names[ci], s_names[si], size)
             new = episode_rows(key, metrics.measure(episode.images, episode.features), episode.seconds, episode.rewards)
             write_rows(csv_path, new, append=True)
@@ -281,7 +306,7 @@ def report(out: Path, rows: list[Row], agents: list[str], settings: Settings, sh
            plots: bool, log: Callable[[str], None]) -> dict[str, Path]:  # fmt: skip
     """Write the table, the contact sheets and (with ``plots``) the plots; return every output file by kind."""
     files = {"rows": out / ROWS_FILE, "agents": out / AGENTS_FILE, "table": out / TABLE_FILE}
-    info = json.loads(files["agents"].read_text())
+    info = json.loads(files["agents"].read_text()) if files["agents"].is_file() else {}
     files["table"].write_text(markdown_table(rows, info, agents, settings.report_steps) + "\n")
     for size in sorted({r["size"] for r in rows}):
         for name in agents:
@@ -321,16 +346,36 @@ def _make_env(agent: Any, env_id: str, size: int, steps: int, device: torch.devi
     return (wrap(probe) if callable(wrap) else probe), probe
 
 
-def _write_agents(path: Path, agents: dict[str, Any]) -> None:
-    """Add (or update) each agent's parameters, storage and class in ``agents.json``."""
+def _check_weights(path: Path, weights: Mapping[str, Mapping[str, str]], evaluated: set[str]) -> None:
+    """Refuse an agent whose rows in the folder came from other weights (another sha256 in
+    ``agents.json``), or from weights that were not recorded (an older run).
+
+    :param path: the folder's ``agents.json``
+    :param weights: name -> ``{"path", "sha256"}`` of this run's agents that read their own weights
+    :param evaluated: the agents with rows in the folder
+    """
+    recorded = json.loads(path.read_text()) if path.is_file() else {}
+    for name in sorted(set(weights) & evaluated):
+        new, old = weights[name], recorded.get(name, {}).get("weights")
+        if old is None:
+            raise EvaluationError(f"{path.parent} holds rows of agent {name!r} from a run that did not record its weights; "
+                                  "use another --out")  # fmt: skip
+        if old["sha256"] != new["sha256"]:
+            raise EvaluationError(f"{path.parent} holds rows of agent {name!r} from {old['path']} (sha256 {old['sha256'][:12]}), "
+                                  f"not {new['path']} (sha256 {new['sha256'][:12]}); use another --out")  # fmt: skip
+
+
+def _write_agents(path: Path, agents: dict[str, Any], weights: Mapping[str, Mapping[str, str]]) -> None:
+    """Add (or update) each agent's parameters, storage, class and weights in ``agents.json`` (atomically)."""
     info = json.loads(path.read_text()) if path.is_file() else {}
     for name, agent in agents.items():
+        record = weights.get(name) or info.get(name, {}).get("weights")
         info[name] = {
             "parameters": int(getattr(agent, "parameters", 0) or 0),
             "storage_bytes": int(getattr(agent, "storage_bytes", 0) or 0),
             "class": type(agent).__name__,
-        }
-    path.write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
+        } | ({"weights": dict(record)} if record else {})
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(info, indent=1, sort_keys=True) + "\n"))
 
 
 class _NoBar:
