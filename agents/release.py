@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ ACTOR_FILE = "actor.pth.tar"
 BUILDER_FILE = "builder.pth.tar"
 CHECKPOINT_FORMAT = "styleenv-rlministyler"
 CHECKPOINT_VERSION = 1
+#: The advice that ends :func:`load_checkpoint`'s errors by default (``stylize``, ``export``, ``evaluate``).
+CHECKPOINT_HINT = "pass a checkpoint saved by styleenv (or --release with the released model's folder)"
 
 # release layer prefix -> module prefix of agents.networks
 ACTOR_KEYS: dict[str, str] = {
@@ -175,18 +178,25 @@ def save_checkpoint(
 
 
 def load_checkpoint(
-    path: str | os.PathLike, device: str | torch.device = "cpu"
+    path: str | os.PathLike, device: str | torch.device = "cpu", hint: str = CHECKPOINT_HINT
 ) -> tuple[Actor, Builder, dict[str, Any]]:
     """Load a file written by :func:`save_checkpoint`.
 
     :param path: the checkpoint file
     :param device: where to put the modules
+    :param hint: the advice that ends each error (what the caller's user can pass instead)
     :return: ``(actor, builder, metadata)``, modules in eval mode
     :raises CheckpointError: missing, unreadable, or not a styleenv checkpoint
     """
     path = Path(path)
-    hint = "pass a checkpoint saved by styleenv (or --release with the released model's folder)"
-    payload = _read_state(path, "a styleenv checkpoint", hint)
+    try:
+        payload = _read_state(path, "a styleenv checkpoint", hint)
+    except CheckpointError:
+        if _is_sb3_zip(path):
+            final = path.parent.parent / "final.pt" if path.parent.name == "checkpoints" else "the run folder's final.pt"
+            raise CheckpointError(f"{path}: a stable-baselines3 training checkpoint (what train --resume continues "
+                                  f"from), not a styleenv checkpoint; pass {final}, the weights the run exports") from None
+        raise
     if payload.get("format") != CHECKPOINT_FORMAT or "actor" not in payload or "builder" not in payload:
         raise CheckpointError(f"{path}: not a styleenv checkpoint (no actor/builder entries); {hint}")
     if payload.get("version") != CHECKPOINT_VERSION:
@@ -195,6 +205,15 @@ def load_checkpoint(
     _load_strict(actor, payload["actor"], path, "actor", hint)
     _load_strict(builder, payload["builder"], path, "builder", hint)
     return actor.to(device).eval(), builder.to(device).eval(), dict(payload.get("metadata") or {})
+
+
+def _is_sb3_zip(path: Path) -> bool:
+    """Whether ``path`` is a stable-baselines3 model zip (``model.save``: ``data``, ``policy.pth``, ...)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "policy.pth" in archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
 
 
 def checkpoint_loss_weights(path: str | os.PathLike, metadata: dict[str, Any]) -> list[float] | None:

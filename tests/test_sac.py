@@ -203,3 +203,47 @@ def test_held_back_files_follow_holdout_seed_not_the_training_seed(tmp_path):
     saved = tmp_path / "config.json"  # a run saved before holdout_seed existed split by its seed
     saved.write_text(json.dumps({"seed": 3, "output": str(tmp_path / "run")}))
     assert resume_config(saved).holdout_seed == 3
+
+
+@pytest.mark.parametrize("item", [
+    "log_interval=0", "seed=-1", "seed=4294967296", "holdout_seed=-1", "action_bound=-1", "tau=-1", "gamma=5",
+    "learning_starts=-5", "eval_pairs=-1", "critic_hidden=0", "target_entropy=nan", "holdout_content=-2",
+    "checkpoint_every=-1", "eval_every=-3", "image_every=-5", "progress=2", "learning_rate=inf",
+    "generative_lr=nan", "time_limit=inf", "betas=[0.5, 1.0]", "total_steps=true", "generative_batch_size=1",
+])  # fmt: skip
+def test_config_refuses_a_value_out_of_range_in_one_line(item):
+    key = item.partition("=")[0]
+    with pytest.raises(ConfigError, match=key) as err:
+        load_config("configs/tiny.toml", parse_set([item]))
+    assert "\n" not in str(err.value)
+
+
+def test_config_keeps_zero_where_it_means_none_or_off():
+    off = {"eval_pairs": 0, "eval_every": 0, "image_every": 0, "checkpoint_every": 0, "learning_starts": 0,
+           "generative_every": 0, "holdout_content": 0, "holdout_style": 0, "loss_weight_lr": 0, "time_limit": 0}
+    cfg = load_config("configs/tiny.toml", off)
+    assert {key: getattr(cfg, key) for key in off} == off
+    assert load_config("configs/tiny.toml", parse_set(["progress=0", "skip_bad_images=true"])).skip_bad_images
+
+
+def test_resume_applies_the_config_file_like_set(tmp_path):
+    import argparse
+
+    from styleenv_cli.commands import UsageError
+    from styleenv_cli.commands.train import add_arguments, config_from_args
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps(load_config("configs/tiny.toml", {"output": str(run)}).to_dict()))
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+
+    def resume(text: str, *flags: str):
+        toml = tmp_path / "resume.toml"
+        toml.write_text(f"output = {json.dumps(str(run))}\n{text}\n")
+        return config_from_args(parser.parse_args(["--config", str(toml), "--resume", *flags]))
+
+    assert resume("total_steps = 50").total_steps == 50
+    assert resume("total_steps = 50", "--total-steps", "60").total_steps == 60  # flags after the file
+    with pytest.raises(UsageError, match="trained with batch_size = 4 .* cannot change to 8"):
+        resume("batch_size = 8")

@@ -207,3 +207,170 @@ def test_time_limit_keeps_the_time_the_end_of_training_takes():
         limit = TimeLimitCallback(1.0, reserve=lambda r=reserve: r)
         limit._on_training_start()
         assert limit._on_step() is goes_on and limit.stopped is not goes_on
+
+
+def _copy(trained, tmp_path, steps: int = 4):
+    """A copy of the trained run's folder (to damage or continue it), its checkpoint's step, and the
+    tiny config that resumes it for ``steps`` more steps."""
+    import shutil
+
+    run, _ = trained
+    folder = shutil.copytree(run.directory, tmp_path / "run")
+    step = json.loads((folder / "checkpoints" / "last.json").read_text())["num_timesteps"]
+    return folder, step, load_config("configs/tiny.toml", {"output": str(folder), "total_steps": step + steps})
+
+
+def _errors(capsys) -> list[str]:
+    """The lines of stderr that are not warnings."""
+    return [line for line in capsys.readouterr().err.strip().splitlines() if ": warning: " not in line]
+
+
+def _quiet_build(cfg, resume: bool = True):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return build(cfg, resume=resume)
+
+
+@pytest.mark.parametrize("flag, value", [("--init", "missing.pt"), ("--content", "no-such-folder"), ("--device", "cuda")])
+def test_overwrite_removes_nothing_when_a_later_check_fails(tmp_path, capsys, flag, value):
+    from styleenv_cli.main import main
+
+    if flag == "--device" and torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    run = tmp_path / "run"
+    earlier = {"config.json": "{}", "final.pt": "weights", "eval.jsonl": '{"step": 0}\n', "checkpoints/last.zip": "zip"}
+    for name, text in earlier.items():
+        (run / name).parent.mkdir(parents=True, exist_ok=True)
+        (run / name).write_text(text)
+    value = value if flag == "--device" else str(tmp_path / value)
+    assert main(["train", "--config", "configs/tiny.toml", "--output", str(run), "--overwrite", flag, value]) == 2
+    assert len(_errors(capsys)) == 1
+    assert sorted(p.relative_to(run).as_posix() for p in run.rglob("*") if p.is_file()) == sorted(earlier)
+    assert {name: (run / name).read_text() for name in earlier} == earlier
+
+
+def test_a_diverging_run_stops_in_one_line_and_saves_no_weights(tmp_path, capsys):
+    from styleenv_cli.main import main
+
+    run = tmp_path / "run"
+    assert main(["train", "--config", "configs/tiny.toml", "--output", str(run), "--set", "generative_lr=1e4"]) == 2
+    err = _errors(capsys)
+    assert len(err) == 1 and "diverged at step" in err[0] and "nothing was saved" in err[0], err
+    assert "learning rates" in err[0]
+    assert not (run / "final.pt").exists() and not (run / "checkpoints" / "last.zip").exists()
+
+
+def test_non_finite_weights_never_overwrite_the_last_good_checkpoint(trained, tmp_path):
+    from agents.sac.checkpoints import TrainingError
+
+    folder, step, cfg = _copy(trained, tmp_path)
+    files = [folder / "final.pt", *(folder / "checkpoints" / name for name in ("last.zip", "generative.pt", "last.json"))]
+    before = [f.read_bytes() for f in files]
+    resumed = _quiet_build(cfg)
+    with torch.no_grad():
+        next(resumed.model.policy.builder.parameters()).fill_(float("nan"))
+    with pytest.raises(TrainingError, match=rf"diverged at step {step} .*last good checkpoint \(step {step},"):
+        learn(resumed)
+    assert [f.read_bytes() for f in files] == before
+
+
+def test_an_error_that_is_not_an_interruption_saves_nothing(trained, tmp_path, monkeypatch):
+    folder, step, cfg = _copy(trained, tmp_path)
+    files = [folder / "final.pt", folder / "checkpoints" / "last.json"]
+    before = [f.read_bytes() for f in files]
+    resumed = _quiet_build(cfg)
+
+    def update():
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(resumed.generative, "update", update)
+    with pytest.raises(RuntimeError, match="a bug"):
+        learn(resumed)
+    assert resumed.model.num_timesteps > step and [f.read_bytes() for f in files] == before
+
+
+def test_an_image_that_fails_to_decode_mid_run_stops_with_a_checkpoint(trained, tmp_path, monkeypatch):
+    from agents.release import load_checkpoint
+    from agents.sac.checkpoints import TrainingError
+    from styleenv.images import ImageLoadError
+
+    folder, step, cfg = _copy(trained, tmp_path, steps=20)
+    resumed = _quiet_build(cfg)
+    assert resumed.env.envs[0].unwrapped.contents.skip_bad_images is False
+
+    source = resumed.env.envs[0].unwrapped.contents
+    draws = []
+
+    def crop(*args, **kwargs):  # the second episode's content image is a file cut short
+        draws.append(args)
+        if len(draws) == 2:
+            raise ImageLoadError("photos/cut.jpg", "truncated or corrupt file")
+        return real(*args, **kwargs)
+
+    real = source.sample_named_crop
+    monkeypatch.setattr(source, "sample_named_crop", crop)
+    with pytest.raises(TrainingError) as stop:
+        learn(resumed)
+    line = str(stop.value)
+    assert "photos/cut.jpg" in line and "skip_bad_images=true" in line and "\n" not in line
+    saved = json.loads((folder / "checkpoints" / "last.json").read_text())["num_timesteps"]
+    assert step < saved == resumed.model.num_timesteps < cfg.total_steps
+    assert load_checkpoint(folder / "final.pt")[2]["num_timesteps"] == saved
+
+
+def test_cli_names_an_image_that_passes_the_header_check_but_does_not_decode(tmp_path, capsys):
+    from styleenv_cli.main import main
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(np.full((40, 40, 3), 90, dtype=np.uint8)).save(photos / "a.png")  # the evaluation pair
+    noise = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(tmp_path / "whole.jpg")
+    for name in ("b.jpg", "c.jpg", "d.jpg"):
+        (photos / name).write_bytes((tmp_path / "whole.jpg").read_bytes()[:1500])
+    argv = ["train", "--config", "configs/tiny.toml", "--output", str(tmp_path / "run"), "--content", str(photos),
+            "--no-holdout", "--set", "eval_pairs=1", "--set", "total_steps=6"]
+    assert main(argv) == 2
+    err = _errors(capsys)
+    assert len(err) == 1 and str(photos) in err[0] and "skip_bad_images=true" in err[0], err
+    with pytest.warns(UserWarning, match="skipping content image"):  # the same draws now skip it
+        assert main([*argv, "--overwrite", "--set", "skip_bad_images=true"]) == 0
+
+
+def test_resume_after_a_kill_while_checkpointing(trained, tmp_path):
+    folder, step, cfg = _copy(trained, tmp_path)
+    gen = folder / "checkpoints" / "generative.pt"
+    state = torch.load(gen, weights_only=True)
+    torch.save({**state, "num_timesteps": step + 1}, gen)  # written, then killed before last.zip
+    evaluations = folder / "eval.jsonl"
+    with evaluations.open("a") as f:  # an evaluation after the checkpoint, and a line cut short
+        f.write(json.dumps({"step": step + 3, "mean_reward": 0.0}) + '\n{"step": ')
+    with pytest.warns(UserWarning, match="generative optimizer starts afresh"):
+        resumed = build(cfg, resume=True)
+    assert not resumed.model.policy.generative_optimizer.state
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        learn(resumed)
+    steps = [json.loads(line)["step"] for line in evaluations.read_text().splitlines()]
+    assert steps == sorted(set(steps)) and steps[-1] == step + 4 and step + 3 not in steps
+
+
+def _half(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+def _to_a_member(data: bytes) -> bytes:
+    """Cut after the last stored member, a zip of its own: SB3 then reads that member's end record."""
+    return data[: data.rfind(b"PK\x05\x06", 0, data.rfind(b"PK\x05\x06")) + 22]
+
+
+@pytest.mark.parametrize("name, cut", [("last.zip", _half), ("last.zip", _to_a_member), ("generative.pt", _half)])
+def test_a_damaged_checkpoint_file_is_one_line_naming_it(trained, tmp_path, capsys, name, cut):
+    from styleenv_cli.main import main
+
+    folder, step, _ = _copy(trained, tmp_path)
+    path = folder / "checkpoints" / name
+    path.write_bytes(cut(path.read_bytes()))
+    assert main(["train", "--output", str(folder), "--resume", "--total-steps", str(step + 4)]) == 2
+    err = _errors(capsys)
+    assert len(err) == 1 and str(path) in err[0], err

@@ -186,3 +186,43 @@ def test_bf16_on_a_cpu_without_bf16_hardware_warns(monkeypatch, native):
     messages = [str(w.message) for w in caught if "generative_bf16" in str(w.message)]
     assert len(messages) == (0 if native else 1)
     assert native or "generative_bf16 = false" in messages[0]
+
+
+def test_a_damaged_replay_file_is_one_line_on_resume(trained, tmp_path):
+    run, _ = trained
+    folder = shutil.copytree(run.directory, tmp_path / "run")
+    replay = folder / "checkpoints" / "replay.pkl"
+    replay.write_bytes(replay.read_bytes()[:1000])
+    cfg = load_config("configs/tiny.toml", {**SETTINGS, "output": str(folder), "total_steps": STEPS + 4})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match="replay.pkl: damaged") as err:
+            build(cfg, resume=True)
+    assert str(replay) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_skip_bad_images_reaches_the_vector_env():
+    from agents.sac.trainer import make_training_env
+
+    cfg = load_config("configs/tiny.toml", {**SETTINGS, "skip_bad_images": True})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        env = make_training_env(cfg, None, None, torch.device("cpu"))
+    batch = env.unwrapped.env.unwrapped.batch
+    assert batch.contents.skip_bad_images and batch.styles.skip_bad_images
+
+
+def test_checkpoint_errors_give_the_right_advice(trained, tmp_path, capsys):
+    from agents.release import CheckpointError, load_checkpoint
+    from styleenv_cli.main import main
+
+    run, _ = trained
+    with pytest.raises(CheckpointError, match="stable-baselines3 training checkpoint") as err:
+        load_checkpoint(run.directory / "checkpoints" / "last.zip")
+    assert str(run.directory / "final.pt") in str(err.value)
+    missing = tmp_path / "missing.pt"
+    assert main(["train", "--config", "configs/tiny.toml", "--output", str(tmp_path / "run"), "--init", str(missing)]) == 2
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert str(missing) in line and "final.pt" in line and "--release" not in line  # train has no --release
+    with pytest.raises(CheckpointError, match="--release"):  # stylize's advice
+        load_checkpoint(missing)

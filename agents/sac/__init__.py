@@ -5,7 +5,8 @@ SB3's SAC runs unchanged; the project plugs in through SB3's extension points:
 :class:`~agents.sac.wrapper.LatentActionWrapper` (latent action -> image env; its vector-env
 counterpart :class:`~agents.sac.wrapper.LatentActionVectorWrapper` builds N images in one call),
 :class:`~agents.sac.buffer.StyleReplayBuffer` (uint8 images, one copy of each style) and the
-callbacks of :mod:`agents.sac.callbacks` (generative learning, checkpoints, pictures).
+callbacks of :mod:`agents.sac.callbacks` (generative learning, pictures) and
+:mod:`agents.sac.checkpoints` (checkpoints, and reading them back on resume).
 :mod:`agents.sac.trainer` puts a run together from a :mod:`agents.sac.config`;
 :mod:`agents.sac.holdout` holds back evaluation pairs and evaluates the policy on them.
 

@@ -1,4 +1,5 @@
-"""SB3 callbacks of the trainer: the generative update, checkpoints, pictures, progress.
+"""SB3 callbacks of the trainer: the generative update, held-back evaluations and pictures, the time
+limit, progress (checkpoints: :mod:`agents.sac.checkpoints`).
 
 Where the generative update hooks in: SB3's ``OffPolicyAlgorithm.learn`` alternates
 ``collect_rollouts`` (ending with ``callback.on_rollout_end()``) and ``train(gradient_steps)``.
@@ -28,9 +29,6 @@ from styleenv.files import atomic_write
 from styleenv.pixels import chw_uint8_to_tensor
 from styleenv.vgg import LossNetwork
 from styleenv.visual import hstack, save_png
-
-GENERATIVE_STATE = "generative.pt"
-
 
 class GenerativeCallback(BaseCallback):
     """Generative learning beside SAC (content + style + contrastive, uncertainty-weighted).
@@ -114,76 +112,6 @@ class GenerativeCallback(BaseCallback):
         self.last_losses = values
 
 
-#: What ``last.zip`` leaves out: the envs' latest observations (4 MB each for 8 envs at 256 px,
-#: which took the file past 16 MB). A resumed run's new envs are reset instead.
-UNSAVED = ("_last_obs", "_last_original_obs")
-
-
-class CheckpointCallback(BaseCallback):
-    """Atomic checkpoints every ``every`` env steps (and on demand with :meth:`save`).
-
-    Writes ``<dir>/last.zip`` (SB3 model: policy, optimizers, temperature, step count; not
-    :data:`UNSAVED`),
-    ``<dir>/generative.pt`` (generative optimizer state and step count) and, with
-    ``save_replay``, ``<dir>/replay.pkl``; each file is written under a temporary name and
-    renamed, so a crash leaves the previous complete file. ``last.json`` records the step.
-
-    :param directory: checkpoint folder
-    :param every: env steps between checkpoints (0: only explicit saves)
-    :param save_replay: also save the replay buffer
-    :param generative: the generative callback whose counters are saved
-    """
-
-    def __init__(self, directory: str | Path, every: int, save_replay: bool = False,
-                 generative: GenerativeCallback | None = None, verbose: int = 0) -> None:
-        super().__init__(verbose)
-        self.directory = Path(directory)
-        self.every = every
-        self.save_replay = save_replay
-        self.generative = generative
-        self._last_saved = -1
-
-    def _on_step(self) -> bool:
-        if self.every > 0 and self.num_timesteps % self.every < self.model.n_envs:
-            self.save()
-        return True
-
-    def save(self, force: bool = False) -> Path:
-        """Write a checkpoint of the current model now.
-
-        :param force: write even if this step was already saved (the updates that follow a
-            step's callbacks change the weights; the end of training saves with ``force``)
-        """
-        model = self.model
-        if not force and self._last_saved == model.num_timesteps:
-            return self.directory / "last.zip"
-        gen = {"optimizer": model.policy.generative_optimizer.state_dict(),
-               "n_steps": self.generative.n_steps if self.generative else 0,
-               "num_timesteps": model.num_timesteps}
-        atomic_write(self.directory / GENERATIVE_STATE, lambda tmp: th.save(gen, tmp), sync=True)
-        if self.save_replay and model.replay_buffer is not None:
-            atomic_write(self.directory / "replay.pkl", lambda tmp: model.save_replay_buffer(tmp), sync=True)
-        atomic_write(self.directory / "last.zip", lambda tmp: model.save(tmp, exclude=UNSAVED), sync=True)
-        info = {"num_timesteps": model.num_timesteps, "replay": self.save_replay, "time": time.time()}
-        atomic_write(self.directory / "last.json", lambda tmp: tmp.write_text(json.dumps(info)), sync=True)
-        self._last_saved = model.num_timesteps
-        if self.verbose:
-            print(f"checkpoint at step {model.num_timesteps}: {self.directory / 'last.zip'}")
-        return self.directory / "last.zip"
-
-
-def load_generative_state(directory: str | Path, model: Any, generative: GenerativeCallback | None) -> bool:
-    """Restore what :meth:`CheckpointCallback.save` wrote beside the SB3 zip (if present)."""
-    path = Path(directory) / GENERATIVE_STATE
-    if not path.is_file():
-        return False
-    state = th.load(path, map_location=model.device, weights_only=True)
-    model.policy.generative_optimizer.load_state_dict(state["optimizer"])
-    if generative is not None:
-        generative.n_steps = int(state.get("n_steps", 0))
-    return True
-
-
 class EvalCallback(BaseCallback):
     """Held-back evaluation and sample pictures.
 
@@ -240,10 +168,23 @@ class EvalCallback(BaseCallback):
         self.picture()
 
     def _read_history(self) -> list[dict[str, Any]]:
+        """The rows of ``eval.jsonl`` up to the current step. Rows of later steps (a run killed after
+        its last checkpoint, now resumed from it) and a line cut short are removed from the file."""
         path = self.directory / "eval.jsonl"
         if not path.is_file():
             return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        lines = path.read_text().splitlines()
+        rows = []
+        for line in lines:
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(row, dict) and isinstance(row.get("step"), int) and row["step"] <= self.num_timesteps:
+                rows.append(row)
+        if len(rows) < len(lines):
+            atomic_write(path, lambda tmp: tmp.write_text("".join(json.dumps(row) + "\n" for row in rows)))
+        return rows
 
     def evaluate(self) -> dict[str, Any]:
         if not self.pairs:

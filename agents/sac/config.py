@@ -5,7 +5,9 @@ from __future__ import annotations
 import ast
 import dataclasses
 import json
+import math
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,10 +73,10 @@ class TrainConfig:
         training seeds hold back the same files
     :param holdout_content: content images held back for evaluation (folders only)
     :param holdout_style: style images held back for evaluation
-    :param eval_pairs: held-back pairs evaluated
+    :param eval_pairs: held-back pairs evaluated (0: no evaluation)
     :param eval_every: env steps between held-back evaluations (0: start and end only)
-    :param image_every: env steps between sample pictures
-    :param checkpoint_every: env steps between checkpoints
+    :param image_every: env steps between sample pictures (0: none)
+    :param checkpoint_every: env steps between checkpoints (0: only at the end and on an interruption)
     :param save_replay: also checkpoint the replay buffer (large)
     :param log_interval: episodes between SB3 log dumps
     :param init: initial actor+builder for fine-tuning: ``"default"`` (the shipped checkpoint), a
@@ -83,6 +85,9 @@ class TrainConfig:
     :param time_limit: minutes within which ``learn`` (training and its first and last held-back
         evaluations) stops cleanly, saving a checkpoint and ``final.pt`` (0: no limit)
     :param progress: show a progress bar
+    :param skip_bad_images: skip, with a warning, image files that cannot be read (also those that
+        pass the header check at the start and fail to decode during training) instead of stopping
+        the run (a stopped run names the file; its checkpoint is saved)
     """
 
     content: str | list[str] | None = None
@@ -131,25 +136,23 @@ class TrainConfig:
     threads: int = 0
     time_limit: float = 0.0
     progress: bool = True
+    skip_bad_images: bool = False
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def validate(self) -> "TrainConfig":
-        """Check values; raise :class:`ConfigError` with the offending key."""
+        """Check values (:data:`RANGES`, finite numbers); raise :class:`ConfigError` with the offending key."""
         if self.image_size < 16 or self.image_size % 4:
             raise ConfigError(f"image_size must be a multiple of 4 and at least 16, got {self.image_size}")
-        for key in ("total_steps", "buffer_size", "batch_size", "episode_steps", "actor_update_every", "envs"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"{key} must be at least 1, got {getattr(self, key)}")
-        if self.batch_size < 2 or self.generative_batch_size == 1:
-            raise ConfigError("batch_size and generative_batch_size must be at least 2 (the contrastive loss compares pairs)")
-        if self.generative_batch_size < 0 or self.time_limit < 0:
-            raise ConfigError("generative_batch_size and time_limit must not be negative")
-        if self.actor_lr <= 0 or self.learning_rate <= 0 or self.generative_lr <= 0:
-            raise ConfigError("learning rates must be positive")
-        if self.loss_weight_lr < 0:
-            raise ConfigError(f"loss_weight_lr must not be negative (0: generative_lr), got {self.loss_weight_lr}")
-        if not self.generative_content_weight > 0:
-            raise ConfigError(f"generative_content_weight must be positive, got {self.generative_content_weight}")
+        for key in _FIELDS:
+            value = getattr(self, key)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{key} must be a finite number, got {value}")
+        for keys, allowed, rule in RANGES:
+            for key in keys:
+                if not allowed(getattr(self, key)):
+                    raise ConfigError(f"{key} {rule}, got {getattr(self, key)}")
+        if not all(0 <= b < 1 for b in self.betas):
+            raise ConfigError(f"betas must be two numbers from 0 to below 1, got {list(self.betas)}")
         if self.action_dtype not in ("float16", "float32"):
             raise ConfigError(f"action_dtype must be float16 or float32, got {self.action_dtype!r}")
         if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
@@ -162,6 +165,23 @@ class TrainConfig:
         d["betas"] = list(self.betas)
         return d
 
+
+#: The allowed values of numeric keys: ``(keys, test, what the test asks)``; 0 means "none" or "off"
+#: where a key's docstring says so. Every number (``target_entropy`` too) must also be finite.
+RANGES: list[tuple[tuple[str, ...], Callable[[float], bool], str]] = [
+    (("total_steps", "buffer_size", "episode_steps", "actor_update_every", "envs", "critic_hidden", "log_interval"),
+     lambda v: v >= 1, "must be at least 1"),
+    (("batch_size",), lambda v: v >= 2, "must be at least 2 (the contrastive loss compares pairs)"),
+    (("generative_batch_size",), lambda v: v == 0 or v >= 2,
+     "must be 0 (batch_size) or at least 2 (the contrastive loss compares pairs)"),
+    (("learning_starts", "generative_every", "holdout_content", "holdout_style", "eval_pairs", "eval_every",
+      "image_every", "checkpoint_every", "threads", "time_limit", "loss_weight_lr"),
+     lambda v: v >= 0, "must not be negative"),
+    (("learning_rate", "actor_lr", "generative_lr", "generative_content_weight", "action_bound"),
+     lambda v: v > 0, "must be positive"),
+    (("tau", "gamma"), lambda v: 0 <= v <= 1, "must be from 0 to 1"),
+    (("seed", "holdout_seed"), lambda v: 0 <= v < 2**32, "must be from 0 to 2**32 - 1"),
+]  # fmt: skip
 
 _FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig) if f.name != "extra"}
 
@@ -188,7 +208,11 @@ def _coerce(key: str, value: Any) -> Any:
                 if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
                     raise ValueError
                 return value.lower() in ("true", "1", "yes")
+            if value not in (0, 1):  # True, False, 1, 0
+                raise ValueError
             return bool(value)
+        if isinstance(value, bool):  # not a number
+            raise ValueError
         if isinstance(default, int) or key == "load_size":
             if isinstance(value, float) and not value.is_integer():
                 raise ValueError
@@ -197,28 +221,36 @@ def _coerce(key: str, value: Any) -> Any:
             return float(value)
         return str(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"bad value for {key}: {value!r}") from None
+        expected = " (true or false)" if isinstance(default, bool) else ""
+        raise ConfigError(f"bad value for {key}: {value!r}{expected}") from None
+
+
+def read_config(path: str | Path | None) -> dict[str, Any]:
+    """The values of a TOML config file (flat keys, or one ``[train]`` table), not yet checked.
+
+    :param path: TOML file, or ``None`` (no values)
+    """
+    if path is None:
+        return {}
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except OSError as err:
+        raise ConfigError(f"cannot read config {path}: {err.strerror or err}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML ({err})") from None
+    if "train" in data and isinstance(data["train"], dict):
+        data = {**{k: v for k, v in data.items() if k != "train"}, **data["train"]}
+    return data
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> TrainConfig:
-    """Read a TOML file (flat keys, or one ``[train]`` table) and apply overrides.
+    """Read a TOML file (:func:`read_config`) and apply overrides.
 
     :param path: TOML file, or ``None`` for the defaults
     :param overrides: ``{key: value}`` applied after the file
     """
-    values: dict[str, Any] = {}
-    if path is not None:
-        try:
-            with open(path, "rb") as f:
-                data = tomllib.load(f)
-        except OSError as err:
-            raise ConfigError(f"cannot read config {path}: {err.strerror or err}") from None
-        except tomllib.TOMLDecodeError as err:
-            raise ConfigError(f"{path}: not valid TOML ({err})") from None
-        if "train" in data and isinstance(data["train"], dict):
-            data = {**{k: v for k, v in data.items() if k != "train"}, **data["train"]}
-        values.update(data)
-    values.update(overrides or {})
+    values = {**read_config(path), **(overrides or {})}
     cfg = TrainConfig()
     for key, value in values.items():
         setattr(cfg, key, _coerce(key, value))
@@ -248,7 +280,7 @@ def parse_set(items: list[str]) -> dict[str, Any]:
 RESUME_KEYS = frozenset({
     "output", "total_steps", "time_limit", "device", "envs", "tf32", "cudnn_benchmark", "generative_bf16", "replay_on_device",
     "threads", "progress", "content", "style",
-    "checkpoint_every", "eval_every", "image_every", "save_replay", "log_interval",
+    "checkpoint_every", "eval_every", "image_every", "save_replay", "log_interval", "skip_bad_images",
 })  # fmt: skip
 
 

@@ -5,6 +5,12 @@
 [+ ``replay.pkl``; without it a resumed run refills its replay buffer from the policy]),
 ``samples/`` (sequence pictures), ``eval.jsonl`` (held-back rewards) and ``final.pt`` (actor +
 builder and the loss weights ``p``, :func:`agents.release.save_checkpoint` format).
+
+:func:`build` checks everything (data, device, ``init``, the checkpoint resumed from) and writes
+nothing in the run folder; :func:`learn` writes. Training that stops early keeps what is sound: an
+interruption or an image that fails to decode saves a checkpoint and ``final.pt`` first, non-finite
+weights (a diverged run) are never saved, and any other error saves nothing (the periodic
+checkpoints stay).
 """
 
 from __future__ import annotations
@@ -26,13 +32,14 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor
 from agents.default import init_path
 from agents.release import CheckpointError, checkpoint_loss_weights, load_checkpoint, load_release, save_checkpoint
 from agents.sac.buffer import StyleReplayBuffer
-from agents.sac.callbacks import (
+from agents.sac.callbacks import EvalCallback, GenerativeCallback, TimeLimitCallback, TqdmCallback
+from agents.sac.checkpoints import (
     CheckpointCallback,
-    EvalCallback,
-    GenerativeCallback,
-    TimeLimitCallback,
-    TqdmCallback,
+    TrainingError,
+    check_finite,
     load_generative_state,
+    load_model,
+    load_replay,
 )
 from agents.sac.config import TrainConfig
 from agents.sac.holdout import Split, holdout_split
@@ -40,8 +47,9 @@ from agents.sac.policy import StylePolicy
 from agents.sac.wrapper import LatentActionVectorWrapper, LatentActionWrapper, bind_env
 from agents.vec_env import GymnasiumVecEnv
 from styleenv.devices import cpu_bf16_native, resolve_device, reuse_freed_memory, set_threads
-from styleenv.files import remove_stale_temporaries
 from styleenv.env import StyleTransferEnv
+from styleenv.files import remove_stale_temporaries
+from styleenv.images import ImageLoadError
 from styleenv.vector import StyleTransferVectorEnv
 from styleenv.vgg import loss_network
 
@@ -65,7 +73,7 @@ class Run:
 def make_env(config: TrainConfig, content: Any, style: Any, device: th.device, seed: int | None = None) -> gym.Env:
     """StyleTransferEnv -> TimeLimit(episode_steps) -> LatentActionWrapper (unbound)."""
     env = StyleTransferEnv(content=content, style=style, image_size=config.image_size,
-                           load_size=config.load_size, device=device)
+                           load_size=config.load_size, device=device, skip_bad_images=config.skip_bad_images)
     env = gym.wrappers.TimeLimit(env, max_episode_steps=config.episode_steps)
     env = LatentActionWrapper(env, bound=config.action_bound)
     if seed is not None:
@@ -85,7 +93,7 @@ def make_training_env(config: TrainConfig, content: Any, style: Any, device: th.
         return DummyVecEnv([lambda: Monitor(make_env(config, content, style, device, config.seed))])
     venv = StyleTransferVectorEnv(config.envs, content=content, style=style, image_size=config.image_size,
                                   load_size=config.load_size, device=device, max_episode_steps=config.episode_steps,
-                                  autoreset_mode="SameStep")
+                                  autoreset_mode="SameStep", skip_bad_images=config.skip_bad_images)
     return VecMonitor(GymnasiumVecEnv(LatentActionVectorWrapper(venv, bound=config.action_bound)))
 
 
@@ -150,6 +158,10 @@ def sac_kwargs(config: TrainConfig) -> dict[str, Any]:
     )
 
 
+#: The advice that ends an error about a bad ``init`` file.
+INIT_HINT = "pass a checkpoint saved by styleenv (a run's final.pt) or the released model's folder"
+
+
 def init_networks(model: SAC, path: str, device: th.device) -> str:
     """Load actor and builder weights into the model's policy, and the loss weights ``p`` where the file has them.
 
@@ -163,7 +175,7 @@ def init_networks(model: SAC, path: str, device: th.device) -> str:
             actor, builder = load_release(p, device)
             kind = "released model"
         else:
-            actor, builder, metadata = load_checkpoint(p, device)
+            actor, builder, metadata = load_checkpoint(p, device, hint=INIT_HINT)
             weights = checkpoint_loss_weights(p, metadata)
             kind = "styleenv checkpoint"
     except CheckpointError as err:
@@ -177,7 +189,13 @@ def init_networks(model: SAC, path: str, device: th.device) -> str:
 
 
 def build(config: TrainConfig, resume: bool = False, verbose: int = 0) -> Run:
-    """Build (or resume) a run from a validated config."""
+    """Build (or resume) a run from a validated config; nothing is written in the run folder yet.
+
+    :param config: the run's settings
+    :param resume: continue from ``<output>/checkpoints/last.zip`` where there is one
+    :param verbose: print checkpoints and evaluations
+    :raises ValueError: bad data, device, ``init`` or a damaged checkpoint (one line naming it)
+    """
     set_threads(config.threads or None)
     device = resolve_device(config.device)
     tune_device(config, device)
@@ -191,8 +209,8 @@ def build(config: TrainConfig, resume: bool = False, verbose: int = 0) -> Run:
     last = ckpt_dir / "last.zip"
     resumed = bool(resume and last.is_file())
     if resumed:
-        model = SAC.load(last, env=env, device=device, gradient_steps=config.envs,  # `envs` may have changed
-                         replay_buffer_kwargs=replay_kwargs(config))  # and `replay_on_device`
+        model = load_model(last, env=env, device=device, gradient_steps=config.envs,  # `envs` may have changed
+                           replay_buffer_kwargs=replay_kwargs(config))  # and `replay_on_device`
         if (ckpt_dir / "replay.pkl").is_file():
             load_replay(model, ckpt_dir / "replay.pkl")
     else:
@@ -218,22 +236,16 @@ def build(config: TrainConfig, resume: bool = False, verbose: int = 0) -> Run:
     checkpoint = CheckpointCallback(ckpt_dir, config.checkpoint_every, config.save_replay, generative, verbose)
     evaluation = EvalCallback(eval_env, split.pairs, directory, config.eval_every, config.image_every,
                               config.episode_steps, verbose)
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
-    if not resumed:
-        (directory / "holdout.json").write_text(json.dumps({"pairs": [list(map(str, p)) for p in split.pairs]}, indent=2))
     return Run(config, model, env, eval_env, split, generative, checkpoint, evaluation, directory, resumed)
 
 
-def load_replay(model: SAC, path: Path) -> None:
-    """Load a saved replay buffer, unless it was stored for another number of envs (then the buffer
-    stays empty, with a warning, and :func:`refill_replay` fills it)."""
-    empty = model.replay_buffer
-    model.load_replay_buffer(path)
-    if model.replay_buffer.n_envs != model.n_envs:
-        warnings.warn(f"{path} holds transitions of {model.replay_buffer.n_envs} env(s), the run now steps "
-                      f"{model.n_envs}: refilling the replay buffer instead", stacklevel=2)
-        model.replay_buffer = empty
+def write_run_files(run: Run) -> None:
+    """Write the run's ``config.json`` and, for a new run, ``holdout.json`` (the held-back pairs)."""
+    run.directory.mkdir(parents=True, exist_ok=True)
+    (run.directory / "config.json").write_text(json.dumps(run.config.to_dict(), indent=2))
+    if not run.resumed:
+        pairs = [list(map(str, p)) for p in run.split.pairs]
+        (run.directory / "holdout.json").write_text(json.dumps({"pairs": pairs}, indent=2))
 
 
 def refill_replay(model: SAC, steps: int) -> None:
@@ -254,7 +266,13 @@ def refill_replay(model: SAC, steps: int) -> None:
 
 
 def export(run: Run, path: str | Path | None = None) -> Path:
-    """Write actor + builder and the loss weights ``p`` (small file) in the project's checkpoint format."""
+    """Write actor + builder and the loss weights ``p`` (small file) in the project's checkpoint format.
+
+    :param run: the run
+    :param path: the file (default ``<output>/final.pt``)
+    :raises TrainingError: the weights are not finite (nothing is written)
+    """
+    check_finite(run.model, run.checkpoint.directory)
     actor, builder = run.model.policy.networks
     meta = {"num_timesteps": int(run.model.num_timesteps), "image_size": run.config.image_size,
             "source": "styleenv train (SB3 SAC)", "loss_weights": run.model.policy.loss_weights.tolist()}
@@ -264,9 +282,15 @@ def export(run: Run, path: str | Path | None = None) -> Path:
 def learn(run: Run, progress: bool | None = None) -> Run:
     """Train up to ``config.total_steps`` env steps in all (continuing a resumed run).
 
-    Ctrl-C (or any exception) first writes a checkpoint, then propagates.
+    Ctrl-C (SIGTERM in the CLI) first writes a checkpoint and ``final.pt``, then propagates.
+
+    :param run: what :func:`build` made
+    :param progress: show a progress bar (default: ``config.progress``)
+    :raises TrainingError: the weights became non-finite (none of them saved), or an image failed to
+        decode (checkpoint and ``final.pt`` saved first); one line each
     """
     model, config = run.model, run.config
+    write_run_files(run)
     remaining = config.total_steps - model.num_timesteps
     callbacks = [run.generative, run.checkpoint, run.evaluation]
     if config.time_limit > 0:  # first: its clock includes the first evaluation; the last is reserved
@@ -277,14 +301,39 @@ def learn(run: Run, progress: bool | None = None) -> Run:
         try:
             model.learn(remaining, callback=CallbackList(callbacks), log_interval=config.log_interval,
                         tb_log_name="SAC", reset_num_timesteps=not run.resumed and model.num_timesteps == 0)
-        except BaseException:
-            if model.num_timesteps > 0:
-                run.checkpoint.save(force=True)
-                export(run)
+        except KeyboardInterrupt:
+            save(run)
+            raise
+        except ImageLoadError as err:  # a file that passed the header check but does not decode
+            save(run)
+            raise TrainingError(bad_image(run, err)) from None
+        except Exception:
+            check_finite(model, run.checkpoint.directory)  # a diverged run says so in one line
             raise
         run.checkpoint.save(force=True)
     export(run)
     return run
+
+
+def save(run: Run) -> None:
+    """Write a checkpoint and ``final.pt`` of a run stopped early, once it took a step.
+
+    :raises TrainingError: the weights are not finite (nothing is written)
+    """
+    if run.model.num_timesteps > 0:
+        run.checkpoint.save(force=True)
+        export(run)
+
+
+def bad_image(run: Run, err: ImageLoadError) -> str:
+    """The one line that ends a run stopped by an image that does not decode: the file, what was
+    saved, and the way on."""
+    step = run.model.num_timesteps
+    saved = f"stopped at step {step}, checkpoint and final.pt saved" if step > 0 else "stopped before the first step"
+    held = any(err.source == str(path) for pair in run.split.pairs for path in pair)
+    fix = ("remove the file" if held or run.config.skip_bad_images
+           else "remove the file, or skip such files with --set skip_bad_images=true")
+    return f"{err} ({saved}); {fix}, then --resume"
 
 
 def train(config: TrainConfig, resume: bool = False, verbose: int = 0) -> Run:

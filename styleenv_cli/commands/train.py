@@ -5,15 +5,17 @@ explicit flags. ``--resume`` continues from ``<output>/checkpoints/last.zip`` (s
 schedule, optimizers; the replay buffer too if it was saved, else it is refilled from the
 policy) with the run's own saved ``config.json``: ``--output`` alone is enough, flags may change
 only what :data:`agents.sac.config.RESUME_KEYS` lists (budget, device, envs, data folders, logging),
-and a flag that contradicts the saved run is refused, as is a folder that holds no run. Ctrl-C,
-SIGTERM (a job scheduler's stop, ``kill``) or ``--time-limit`` write a checkpoint and ``final.pt``
-first.
+and a flag that contradicts the saved run is refused, as is a folder that holds no run; a
+``--config`` given with ``--resume`` counts as ``--set`` of each of its keys. Ctrl-C, SIGTERM (a job
+scheduler's stop, ``kill``) or ``--time-limit`` write a checkpoint and ``final.pt`` first, and so
+does an image that fails to decode mid-run (one line names it). A run whose weights diverge (NaN)
+stops with one line; its last good checkpoint is kept.
 
 Without a config the data are the built-in procedural images; ``--content``/``--style`` point at
 your folders. Evaluation pairs are held back from them (``holdout_content``/``holdout_style``;
 a folder too small for that holds back a quarter of itself; ``--no-holdout`` holds back none).
 An output folder that already holds a run is refused unless ``--resume`` continues it or
-``--overwrite`` starts it again (removing the earlier run's files).
+``--overwrite`` starts it again (removing the earlier run's files, once every check has passed).
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace):
     """The :class:`~agents.sac.config.TrainConfig` of parsed arguments (raises UsageError)."""
-    from agents.sac.config import ConfigError, load_config, parse_set, resume_config
+    from agents.sac.config import ConfigError, TrainConfig, load_config, parse_set, read_config, resume_config
 
     try:
         overrides = parse_set(args.overrides)
@@ -82,13 +84,14 @@ def config_from_args(args: argparse.Namespace):
             overrides["progress"] = False
         if args.no_holdout:
             overrides["holdout_content"] = overrides["holdout_style"] = 0
-        if args.resume:
-            output = overrides.get("output") or load_config(args.config).output
+        if args.resume:  # the config file's values count as --set, the flags' after them
+            requested = {**read_config(args.config), **overrides}
+            output = requested.get("output") or TrainConfig().output
             saved = Path(output) / "config.json"
             if not saved.is_file():
                 raise UsageError(f"--output {output}: no run to resume there (no config.json); check the folder, "
                                  f"or drop --resume to start a new run")
-            return resume_config(saved, {**overrides, "output": output})
+            return resume_config(saved, {**requested, "output": output})
         return load_config(args.config, overrides)
     except ConfigError as err:
         raise UsageError(str(err)) from None
@@ -98,32 +101,42 @@ def config_from_args(args: argparse.Namespace):
 RUN_FILES = ("config.json", "holdout.json", "eval.jsonl", "final.pt", "checkpoints", "tb", "samples")
 
 
-def _claim_output(args: argparse.Namespace, output: Path) -> bool:
+def _check_output(args: argparse.Namespace, output: Path) -> bool:
     """Refuse to start a new run over an earlier one, unless --overwrite; check the folder is writable.
+    Removes nothing (:func:`_remove_run` does, once the run is built).
 
+    :param args: the parsed arguments
+    :param output: the run folder
     :return: whether the folder was created here
     """
     if args.resume and args.overwrite:
         raise UsageError("pass either --resume or --overwrite, not both")
-    if not args.resume and (output / "config.json").is_file():
-        if not args.overwrite:
-            raise UsageError(f"--output {output} holds a run: --resume continues it, --overwrite starts it "
-                             f"again, or pass another --output")
-        for name in RUN_FILES:
-            path = output / name
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
-                path.unlink(missing_ok=True)
+    if not args.resume and not args.overwrite and (output / "config.json").is_file():
+        raise UsageError(f"--output {output} holds a run: --resume continues it, --overwrite starts it "
+                         f"again, or pass another --output")
     return prepare_output(output, "--output")
 
 
+def _remove_run(output: Path) -> None:
+    """Remove an earlier run's files (:data:`RUN_FILES`) from ``output``.
+
+    :param output: the run folder
+    """
+    for name in RUN_FILES:
+        path = output / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+
+
 def run(args: argparse.Namespace) -> int:
+    from agents.sac.checkpoints import TrainingError
     from agents.sac.trainer import build, learn
 
     config = config_from_args(args)
     output = Path(config.output)
-    created = _claim_output(args, output)
+    created = _check_output(args, output)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", UserWarning)
@@ -132,11 +145,16 @@ def run(args: argparse.Namespace) -> int:
         if created and not any(output.iterdir()):
             output.rmdir()
         raise UsageError(str(err)) from None
+    if args.overwrite and (output / "config.json").is_file():  # every check has passed (data, device, --init)
+        _remove_run(output)
     for warning in caught:
         print(f"styleenv train: warning: {warning.message}", file=sys.stderr)
     print(f"{'resuming' if session.resumed else 'training'} in {session.directory} "
           f"from step {session.model.num_timesteps} to {config.total_steps}")
-    learn(session)  # SIGTERM arrives as KeyboardInterrupt (styleenv_cli.main): learn saves first
+    try:
+        learn(session)  # SIGTERM arrives as KeyboardInterrupt (styleenv_cli.main): learn saves first
+    except TrainingError as err:  # diverged, or an image that does not decode
+        raise UsageError(str(err)) from None
     final = session.evaluation.history[-1] if session.evaluation.history else None
     if final:
         print(f"held-back mean reward at step {final['step']}: {final['mean_reward']:.4f}")
