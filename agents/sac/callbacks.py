@@ -112,7 +112,7 @@ class GenerativeCallback(BaseCallback):
         self.last_losses = values
 
 
-class EvalCallback(BaseCallback):
+class HoldoutEvalCallback(BaseCallback):
     """Held-back evaluation and sample pictures.
 
     Every ``eval_every`` steps (and at the start and end) the deterministic policy runs on the

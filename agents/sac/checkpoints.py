@@ -1,4 +1,4 @@
-"""A training run's checkpoints: writing them (:class:`CheckpointCallback`), reading them back on
+"""A training run's checkpoints: writing them (:class:`RunCheckpointCallback`), reading them back on
 ``--resume`` (:func:`load_model`, :func:`load_generative_state`, :func:`load_replay`), and the
 check that keeps a diverged run's weights out of them (:func:`check_finite`).
 
@@ -70,7 +70,7 @@ def _reason(err: BaseException) -> str:
     return lines[0].split(". ")[0] if lines else type(err).__name__
 
 
-class CheckpointCallback(BaseCallback):
+class RunCheckpointCallback(BaseCallback):
     """Atomic checkpoints every ``every`` env steps (and on demand with :meth:`save`).
 
     Writes ``<dir>/last.zip`` (SB3 model: policy, optimizers, temperature, step count; not
@@ -139,7 +139,7 @@ def load_model(path: Path, **kwargs: Any) -> SAC:
 
 
 def load_generative_state(directory: str | Path, model: SAC, generative: GenerativeCallback | None) -> bool:
-    """Restore what :meth:`CheckpointCallback.save` wrote beside the SB3 zip (if present).
+    """Restore what :meth:`RunCheckpointCallback.save` wrote beside the SB3 zip (if present).
 
     A ``generative.pt`` of another step than the model's (a run killed between writing it and
     ``last.zip``) is not mixed in: the generative optimizer then starts afresh, with a warning.

@@ -32,9 +32,9 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor
 from agents.default import init_path
 from agents.release import CheckpointError, checkpoint_loss_weights, load_checkpoint, load_release, save_checkpoint
 from agents.sac.buffer import StyleReplayBuffer
-from agents.sac.callbacks import EvalCallback, GenerativeCallback, TimeLimitCallback, TqdmCallback
+from agents.sac.callbacks import GenerativeCallback, HoldoutEvalCallback, TimeLimitCallback, TqdmCallback
 from agents.sac.checkpoints import (
-    CheckpointCallback,
+    RunCheckpointCallback,
     TrainingError,
     check_finite,
     load_generative_state,
@@ -64,8 +64,8 @@ class Run:
     eval_env: gym.Env
     split: Split
     generative: GenerativeCallback
-    checkpoint: CheckpointCallback
-    evaluation: EvalCallback
+    checkpoint: RunCheckpointCallback
+    evaluation: HoldoutEvalCallback
     directory: Path
     resumed: bool
 
@@ -233,8 +233,8 @@ def build(config: TrainConfig, resume: bool = False, verbose: int = 0) -> Run:
                                     content_weight=config.generative_content_weight, bf16=config.generative_bf16)
     if resumed:
         load_generative_state(ckpt_dir, model, generative)
-    checkpoint = CheckpointCallback(ckpt_dir, config.checkpoint_every, config.save_replay, generative, verbose)
-    evaluation = EvalCallback(eval_env, split.pairs, directory, config.eval_every, config.image_every,
+    checkpoint = RunCheckpointCallback(ckpt_dir, config.checkpoint_every, config.save_replay, generative, verbose)
+    evaluation = HoldoutEvalCallback(eval_env, split.pairs, directory, config.eval_every, config.image_every,
                               config.episode_steps, verbose)
     return Run(config, model, env, eval_env, split, generative, checkpoint, evaluation, directory, resumed)
 
