@@ -44,7 +44,7 @@ def default_checkpoint() -> Path:
     path = DEFAULT_CHECKPOINT
     if not path.is_file():
         raise CheckpointError(f"{path}: the shipped checkpoint is missing; reinstall styleenv (pip install -e .) "
-                              "or pass --checkpoint FILE / --release DIR")
+                              "or pass another model (the command's --checkpoint, --release or --init)")
     expected = str(default_card().get("sha256"))
     match, digest = has_sha256(path, expected)
     if not match:

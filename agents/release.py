@@ -72,8 +72,14 @@ class CheckpointError(ValueError):
 
 
 def _read_state(path: Path, what: str, hint: str) -> dict[str, Any]:
+    if path.is_dir():
+        raise CheckpointError(f"{path}: a folder, not a file ({what}); {hint}")
     if not path.is_file():
         raise CheckpointError(f"{path}: no such file ({what}); {hint}")
+    with path.open("rb") as file:
+        head = file.read(4)
+    if head and head != b"PK\x03\x04" and head[:1] != b"\x80":  # torch.save writes a zip; older ones a pickle
+        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint (neither a zip nor a pickle); {hint}")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # pickle, zip and unpickler errors all mean "not a usable checkpoint"

@@ -179,8 +179,13 @@ def test_release_loader_errors_name_the_file(tmp_path: Path) -> None:
 def test_project_checkpoint_errors(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="no such file"):
         load_checkpoint(tmp_path / "missing.pt")
+    with pytest.raises(CheckpointError, match="a folder, not a file"):
+        load_checkpoint(tmp_path)
     bad = tmp_path / "bad.pt"
     bad.write_text("hello")
+    with pytest.raises(CheckpointError, match=r"not a readable PyTorch checkpoint \(neither a zip nor a pickle\)"):
+        load_checkpoint(bad)
+    bad.write_bytes(b"\x80\x02 cut short")  # a pickle's start: torch's own reason is kept
     with pytest.raises(CheckpointError, match="not a readable PyTorch checkpoint"):
         load_checkpoint(bad)
     torch.save({"a": torch.zeros(1)}, bad)
