@@ -8,6 +8,7 @@ photo shows.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -33,10 +34,10 @@ def load_mask(src: ImageLike, size: tuple[int, int], feather: float = 0.0, name:
     :param size: the content's ``(width, height)``
     :param feather: radius in pixels of a Gaussian blur that softens the edges (0: none)
     :param name: what to call the mask in errors (e.g. its path)
-    :raises MaskError: unreadable, another aspect ratio, or a negative ``feather``
+    :raises MaskError: unreadable, another aspect ratio, or a ``feather`` that is negative or not finite
     """
-    if feather < 0:
-        raise MaskError(f"feather must be at least 0, got {feather}")
+    if not 0 <= feather < math.inf:  # NaN and infinity too (Pillow's blur crashes on them)
+        raise MaskError(f"feather must be a finite number of at least 0, got {feather}")
     try:
         grey = load_image(src).convert("L")
     except ValueError as err:

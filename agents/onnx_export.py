@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from agents.networks import Actor, Builder, StyleTargets
+from agents.networks import Actor, Builder, StyleTargets, cpu_forms
 from styleenv.files import atomic_write
 
 FORMAT_KEY = "styleenv.onnx_format"
@@ -106,7 +106,14 @@ def export_onnx(actor: Actor, builder: Builder, path: str | os.PathLike, example
     :param path: the step graph's file, e.g. ``model.onnx``
     :param example_size: side of the example images traced (the graphs take any size)
     :return: ``{"step": path, "style": style path}``
+    :raises ValueError: the networks run in the CPU forms of a :class:`~agents.stylizer.Stylizer`
+        (their buffers would be traced as constants)
     """
+    forms = sorted({type(m).__name__ for net in (actor, builder) for m in net.modules()
+                    if type(m).__module__ == cpu_forms.__name__})
+    if forms:
+        raise ValueError(f"these networks run in CPU forms ({', '.join(forms)}), which do not trace: export the "
+                         "plain networks, e.g. agents.release.load_checkpoint(FILE)[:2]")
     actor, builder = actor.cpu().eval(), builder.cpu().eval()
     meta = {FORMAT_KEY: FORMAT_VERSION, MODEL_KEY: model_id(actor, builder)}
     image = torch.rand(1, 3, example_size, example_size)

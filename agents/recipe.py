@@ -9,6 +9,8 @@ and nothing else it yields exactly the runner's own steps.
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -54,9 +56,12 @@ class Recipe:
     masks: Sequence[ImageLike] | None = None
     feather: float = 0.0
     preserve_colour: str | None = None
-    _masks: dict[tuple[int, int], list[torch.Tensor]] = field(default_factory=dict, init=False, repr=False)
+    _masks: dict[tuple, tuple[list, list[torch.Tensor]]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
+        for what, items in (("styles", self.styles), ("masks", self.masks)):
+            if isinstance(items, (str, os.PathLike)):
+                raise TypeError(f"{what} must be a list, got one {type(items).__name__}: pass [{items!r}]")
         n, masks = len(self.styles), len(self.masks or ())
         if n == 0:
             raise ValueError("a recipe needs at least one style")
@@ -70,8 +75,19 @@ class Recipe:
             raise ValueError(f"one style takes one mask, got {masks}")
         if self.preserve_colour is not None:
             check_mode(self.preserve_colour)
-        if self.feather < 0:
-            raise ValueError(f"feather must be at least 0, got {self.feather}")
+        if self.preserve_colour == "match" and any(isinstance(s, (StyleCode, StyleTargets)) for s in self.styles):
+            raise ValueError("preserve_colour='match' recolours the style images: pass images, not style codes")
+        if not 0 <= self.feather < math.inf:
+            raise ValueError(f"feather must be a finite number of at least 0, got {self.feather}")
+
+    def _loaded_masks(self, size: tuple[int, int]) -> list[torch.Tensor]:
+        """The masks read for a content of ``size`` (``(width, height)``), once per size, feather and
+        masks (a video's frames share them; a changed ``masks`` or ``feather`` is read again)."""
+        masks = list(self.masks or ())
+        key = (size, self.feather, tuple(id(m) for m in masks))
+        if key not in self._masks:  # the latest only; it holds the masks whose ids make its key
+            self._masks = {key: (masks, [load_mask(m, size, self.feather, _name(m, i)) for i, m in enumerate(masks)])}
+        return self._masks[key][1]
 
     def codes(self, runner: StepRunner, content: Any) -> list[StyleCode | StyleTargets]:
         """The style of each layer (one, or one per mask), encoded once for any number of steps or frames.
@@ -114,10 +130,7 @@ class Recipe:
         if batch.shape[0] != 1:
             raise ValueError(f"a recipe stylises one content image at a time, got a batch of {batch.shape[0]}")
         codes = self.codes(runner, batch) if codes is None else codes
-        size = (batch.shape[-1], batch.shape[-2])
-        if size not in self._masks:  # read once per size (a video's frames share it)
-            self._masks[size] = [load_mask(m, size, self.feather, _name(m, i)) for i, m in enumerate(self.masks or ())]
-        masks = self._masks[size]
+        masks = self._loaded_masks((batch.shape[-1], batch.shape[-2]))
         streams = [runner.steps(batch, code, steps, sample, seed, alpha) for code in codes]
         for outputs in zip(*streams):
             k = outputs[0][0]

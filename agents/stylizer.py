@@ -11,6 +11,7 @@ overlapping tiles (:mod:`agents.tiling`: the same result, bounded memory, better
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -33,10 +34,13 @@ MIN_SIDE = 8
 def check_steps(steps: int, keep: Iterable[int] | None) -> Sequence[int]:
     """Validate ``steps`` and the steps to keep (1-based); returns the sorted kept steps
     (``keep`` None: all, as a range)."""
-    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+    if not isinstance(steps, numbers.Integral) or isinstance(steps, bool) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
     if keep is None:
-        return range(1, steps + 1)
+        return range(1, int(steps) + 1)
+    keep = list(keep)
+    if not all(isinstance(k, numbers.Integral) and not isinstance(k, bool) for k in keep):
+        raise ValueError(f"steps to keep must be integers, got {keep}")
     kept = sorted(set(int(k) for k in keep))
     bad = [k for k in kept if not 1 <= k <= steps]
     if bad or not kept:
@@ -179,7 +183,7 @@ class Stylizer:
         for k in range(1, steps + 1):
             x = self._prepare(moving)
             if self.graphed is not None and not sample and self.tiler.fits(x, 4):
-                out = self.graphed(x, code)
+                out = self.graphed(x, code).clone()  # the graph's buffer is shared by every sequence of this shape
             else:
                 action = tiling.act(self.actor, x, code, self.tiler, not sample, generator)
                 del x
@@ -213,8 +217,8 @@ class Stylizer:
         style: Any | StyleCode,
         steps: int = 10,
         keep: Iterable[int] | None = None,
-        seed: int | None = None,
         sample: bool = False,
+        seed: int | None = None,
         alpha: float = 1.0,
     ) -> list[Image.Image]:
         """Stylise one content image: the kept steps (all by default) as RGB images, in order.
@@ -223,8 +227,8 @@ class Stylizer:
         :param style: an image-like, float tensor or :class:`StyleCode`
         :param steps: number of steps
         :param keep: which steps (1-based) to return; None for all
-        :param seed: sampling seed (with ``sample=True``)
         :param sample: sample actions instead of the mean
+        :param seed: sampling seed (with ``sample=True``)
         :param alpha: strength in [0, 1] (:meth:`steps`)
         """
         batch = as_batch(content)
@@ -239,8 +243,8 @@ class Stylizer:
         style: Any | StyleCode,
         steps: int = 10,
         keep: Iterable[int] | None = None,
-        seed: int | None = None,
         sample: bool = False,
+        seed: int | None = None,
         alpha: float = 1.0,
     ) -> list[list[Image.Image]]:
         """Stylise several content images of one size with one style, as one batch.

@@ -43,6 +43,12 @@ def net():
     return loss_network("cpu")
 
 
+def test_settings_default_report_steps_lie_within_the_episode() -> None:
+    assert list(Settings(steps=3).report_steps) == [1, 3]
+    assert list(Settings().report_steps) == [1, 5, 10]
+    Settings(steps=3).check()
+
+
 def _settings(**kw) -> Settings:
     base = dict(sizes=(SIZE,), steps=3, report_steps=(1, 3), progress=False, sheet_pairs=1)
     return Settings(**(base | kw))

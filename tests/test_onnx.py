@@ -15,7 +15,7 @@ pytest.importorskip("onnxruntime", reason="the onnx extra is not installed (pip 
 
 import onnx  # noqa: E402
 
-from agents.onnx_export import FORMAT_KEY, style_path  # noqa: E402
+from agents.onnx_export import FORMAT_KEY, export_onnx, style_path  # noqa: E402
 from agents.onnx_runtime import OnnxModelError, OnnxStylizer, compare_with_torch  # noqa: E402
 from agents.release import load_checkpoint  # noqa: E402
 from agents.default import default_checkpoint  # noqa: E402
@@ -75,6 +75,13 @@ def _stylize_error(onnx_file: Path, tmp_path: Path, capsys) -> str:
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and not (tmp_path / "out").exists()
     return err[0]
+
+
+def test_export_refuses_a_stylizers_cpu_forms(tmp_path: Path) -> None:
+    stylizer = Stylizer.default(device="cpu")  # its networks run in CPU forms, whose buffers trace as constants
+    with pytest.raises(ValueError, match="CPU forms"):
+        export_onnx(stylizer.actor, stylizer.builder, tmp_path / "model.onnx")
+    assert not any(tmp_path.iterdir())
 
 
 def test_export_never_replaces_a_file_not_named_onnx(tmp_path: Path, capsys) -> None:

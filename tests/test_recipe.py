@@ -149,7 +149,43 @@ def test_mask_sizes_feathering_and_overlap() -> None:
     ({"styles": [STYLE_A, STYLE_B], "weights": [1, 1], "masks": [CONTENT, CONTENT]}, "one mask"),
     ({"styles": [STYLE_A], "preserve_colour": "sepia"}, "luminance, match"),
     ({"styles": [STYLE_A, STYLE_B], "weights": [0, 0]}, "positive"),
+    ({"styles": [STYLE_A], "masks": [CONTENT], "feather": math.inf}, "finite"),  # Pillow's blur crashes on it
+    ({"styles": [STYLE_A], "masks": [CONTENT], "feather": math.nan}, "finite"),
+    ({"styles": "painting.jpg"}, "must be a list"),
+    ({"styles": [STYLE_A], "masks": "sky.png"}, "must be a list"),
 ])
 def test_inconsistent_recipes_are_refused(kwargs: dict, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises((ValueError, TypeError), match=message):
         Recipe(**kwargs)
+
+
+def test_match_colours_needs_style_images(stylizer: Stylizer) -> None:
+    with pytest.raises(ValueError, match="style codes"):
+        Recipe([stylizer.encode_style(STYLE_A)], preserve_colour="match")
+
+
+def test_changed_masks_and_feather_are_read_again(stylizer: Stylizer) -> None:
+    half = np.zeros((CONTENT.height, CONTENT.width), np.uint8)
+    half[:, : CONTENT.width // 2] = 255
+    recipe = Recipe([STYLE_A], masks=[Image.fromarray(half)])
+    hard = stylizer.stylize(CONTENT, recipe, steps=1)
+    recipe.feather = 4
+    assert _bytes(stylizer.stylize(CONTENT, recipe, steps=1)) == _bytes(stylizer.stylize(CONTENT, Recipe([STYLE_A], masks=[Image.fromarray(half)], feather=4), steps=1))
+    recipe.masks, recipe.feather = [Image.fromarray(255 - half)], 0
+    assert _bytes(stylizer.stylize(CONTENT, recipe, steps=1)) != _bytes(hard)
+
+
+def test_regions_are_right_when_steps_share_one_output_buffer(stylizer: Stylizer, monkeypatch) -> None:
+    """As on CUDA, where a captured graph writes every step of one shape into one buffer."""
+    half = np.zeros((CONTENT.height, CONTENT.width), np.uint8)
+    half[:, : CONTENT.width // 2] = 255
+    recipe = Recipe([STYLE_A, STYLE_B], masks=[Image.fromarray(half), Image.fromarray(255 - half)])
+    eager = stylizer.stylize(CONTENT, recipe, steps=3)
+    buffers: dict[tuple, torch.Tensor] = {}
+
+    def graphed(x: torch.Tensor, code) -> torch.Tensor:
+        out = stylizer.builder(stylizer.actor.mean_action(x), code)
+        return buffers.setdefault(tuple(x.shape), torch.empty_like(out)).copy_(out)
+
+    monkeypatch.setattr(stylizer, "graphed", graphed)
+    assert _bytes(stylizer.stylize(CONTENT, recipe, steps=3)) == _bytes(eager)

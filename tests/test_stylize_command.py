@@ -133,6 +133,8 @@ BAD = {
     "too many steps": (["{content}", "{style}", "--checkpoint", "{checkpoint}", "--steps", "1000000000"], "--steps"),
     "feather without a mask": (["{content}", "{style}", "--checkpoint", "{checkpoint}", "--feather", "3"], "--mask"),
     "feather not a number": (["{content}", "{style}", "--checkpoint", "{checkpoint}", "--feather", "nan"], "--feather"),
+    "feather infinite": (["{content}", "{style}", "--checkpoint", "{checkpoint}", "--mask", "{style}", "--feather", "inf"],
+                         "--feather"),
     "more threads than cores": (["{content}", "{style}", "--checkpoint", "{checkpoint}", "--threads", "100000"],
                                 "--threads"),
 }

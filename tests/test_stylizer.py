@@ -207,7 +207,12 @@ def test_keep_and_bad_arguments(stylizer: Stylizer) -> None:
     full = stylizer.sequence_tensor(content, style, steps=4)
     part = stylizer.sequence_tensor(content, style, steps=4, keep=[4, 2])
     assert sorted(part) == [2, 4] and torch.equal(part[4], full[4]) and torch.equal(part[2], full[2])
-    for bad in (dict(steps=0), dict(steps=-2), dict(steps=3, keep=[4]), dict(steps=3, keep=[0]), dict(steps=3, keep=[])):
+    assert sorted(stylizer.sequence_tensor(content, style, steps=np.int64(2))) == [1, 2]
+    positional = stylizer.sequence(content, style, 2, None, True, 5)  # keep, sample, seed: as in steps()
+    assert [np.asarray(i).tobytes() for i in positional] == [
+        np.asarray(i).tobytes() for i in stylizer.sequence(content, style, steps=2, sample=True, seed=5)]
+    for bad in (dict(steps=0), dict(steps=-2), dict(steps=3, keep=[4]), dict(steps=3, keep=[0]), dict(steps=3, keep=[]),
+                dict(steps=3, keep=[1.5])):
         with pytest.raises(ValueError):
             stylizer.sequence(content, style, **bad)
     with pytest.raises(ValueError, match="one style"):

@@ -83,7 +83,8 @@ class Settings:
 
     :param sizes: image sizes (square sides)
     :param steps: episode length
-    :param report_steps: the steps shown in the table and the contact sheets
+    :param report_steps: the steps shown in the table and the contact sheets (None:
+        :func:`default_report_steps`)
     :param seed: image selection and env reset seed
     :param device: torch device of the loss network and the env
     :param limit_contents: evaluate this many contents (seeded draw; None: all)
@@ -98,7 +99,7 @@ class Settings:
 
     sizes: Sequence[int] = (256,)
     steps: int = 10
-    report_steps: Sequence[int] = (1, 5, 10)
+    report_steps: Sequence[int] | None = None
     seed: int = 0
     device: str = "cpu"
     limit_contents: int | None = None
@@ -108,6 +109,10 @@ class Settings:
     report_only: bool = False
     env_id: str = styleenv.ENV_ID
     pairs: Sequence[tuple[int, int]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.report_steps is None:
+            self.report_steps = default_report_steps(self.steps)
 
     def check(self) -> None:
         """:raises EvaluationError: bad steps, report steps, sizes, seed, limits or sheet pairs"""

@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
             print(Path(files["table"]).read_text())
             return 0
         settings = Settings(
-            sizes=args.sizes or DEFAULT_SIZES, steps=steps, report_steps=report or default_report_steps(steps),
+            sizes=args.sizes or DEFAULT_SIZES, steps=steps, report_steps=report,
             seed=args.seed, device=args.device, limit_contents=args.limit_contents, limit_styles=args.limit_styles,
             sheet_pairs=args.sheet_pairs, progress=not args.quiet, report_only=args.report_only,
             env_id=f"styleenv/StyleTransfer-{args.env}",

@@ -9,6 +9,7 @@ in :mod:`agents.recipe`, :mod:`agents.onnx_runtime` and :mod:`agents.video`.
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from styleenv_cli.commands import UsageError, prepare_output
@@ -51,8 +52,8 @@ def check_args(args: argparse.Namespace) -> None:
             raise UsageError("a blend (--style-weights) takes one --mask")
     elif args.mask and len(args.mask) not in (1, n):
         raise UsageError(f"--mask: give one mask (for every pair), or one per STYLE ({n}), got {len(args.mask)}")
-    if not args.feather >= 0:  # NaN too
-        raise UsageError(f"--feather must be at least 0, got {args.feather}")
+    if not 0 <= args.feather < math.inf:  # NaN and infinity too
+        raise UsageError(f"--feather must be a finite number of at least 0, got {args.feather}")
     if args.feather and not args.mask:
         raise UsageError("--feather softens masks: it needs --mask")
     if args.runtime == "onnx":
