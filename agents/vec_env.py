@@ -31,6 +31,12 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices
 class GymnasiumVecEnv(VecEnv):
     """A same-step-autoreset Gymnasium vector env as an SB3 ``VecEnv``.
 
+    Reset options (SB3's ``set_options``, one dict per env) reach each env. Envs that share one
+    options dict (``set_options(dict)`` gives them all one) are reset together: the envs of env
+    0's dict in one call that resets every env (Gymnasium's vector envs must be reset whole
+    first), then each other group again with its own options and ``options["reset_mask"]``,
+    which Gymnasium's sync and async vector envs and styleenv's batched one take.
+
     :param env: the vector env (``metadata["autoreset_mode"]`` must be ``SAME_STEP``)
     :raises ValueError: another autoreset mode
     """
@@ -46,8 +52,18 @@ class GymnasiumVecEnv(VecEnv):
 
     def reset(self) -> Any:
         seeds = self._seeds if any(s is not None for s in self._seeds) else None
-        obs, infos = self.env.reset(seed=seeds, options=self._options[0] or None)
+        groups: dict[int | None, list[int]] = {}  # by identity: options may hold arrays, whose == is no bool
+        for i, options in enumerate(self._options):
+            groups.setdefault(id(options) if options else None, []).append(i)
+        first, *others = groups.values()
+        obs, infos = self.env.reset(seed=seeds, options=self._options[first[0]] or None)
         self.reset_infos = self._split(infos)
+        for rows in others:
+            mask = np.isin(np.arange(self.num_envs), rows)
+            obs, infos = self.env.reset(seed=seeds, options={**self._options[rows[0]], "reset_mask": mask})
+            split = self._split(infos)
+            for i in rows:
+                self.reset_infos[i] = split[i]
         self._reset_seeds()
         self._reset_options()
         return obs

@@ -61,8 +61,8 @@ def load_image(src: ImageLike, max_pixels: int | None = None) -> Image.Image:
     * a :class:`PIL.Image.Image` of any mode.
     * a numpy array ``(H, W)``, ``(H, W, 1|3|4)`` or ``(1|3|4, H, W)``, of dtype ``uint8``,
       ``uint16`` (scaled by 255/65535), ``bool`` or float in ``[0, 1]``.
-    * a torch tensor ``(C, H, W)`` or ``(1, C, H, W)`` with ``C`` in 1, 3, 4, float in ``[0, 1]``
-      (or ``uint8``).
+    * a torch tensor ``(H, W)``, ``(C, H, W)`` or ``(1, C, H, W)`` with ``C`` in 1, 3, 4, of the
+      same dtypes.
 
     Grey images are replicated to three channels, transparency is composited on white, palette,
     CMYK and 16-bit images are converted (16-bit values are scaled, not clipped: 65535 -> 255).
@@ -87,20 +87,34 @@ def load_image(src: ImageLike, max_pixels: int | None = None) -> Image.Image:
 
 
 def as_batch(image: ImageLike) -> torch.Tensor:
-    """An image-like (path, PIL image, array, tensor) as a float ``(N, 3, H, W)`` in ``[0, 1]``.
+    """An image-like (path, PIL image, array, tensor) as a float ``(N, 3, H, W)``.
 
-    Float tensors ``(3, H, W)`` or ``(N, 3, H, W)`` are taken as they are (no clamp); anything
-    else goes through :func:`load_image`.
+    A float tensor ``(H, W)``, ``(C, H, W)`` or ``(N, C, H, W)`` with ``C`` in 1, 3, 4 keeps its
+    values, dtype precision and device: grey is replicated to three channels and RGBA is
+    composited on white, as :func:`load_image` does. Its values are neither range-checked nor
+    clamped, so that the stylizer's unclamped outputs can be fed back. Anything else goes
+    through :func:`load_image` (values in ``[0, 1]``).
 
     :param image: the image
-    :raises ValueError: a float tensor of another shape
+    :raises ImageLoadError: a float tensor of another shape, empty, or containing NaN or infinity
     """
-    if isinstance(image, torch.Tensor) and image.is_floating_point():
-        batch = image.unsqueeze(0) if image.dim() == 3 else image
-        if batch.dim() != 4 or batch.shape[1] != 3:
-            raise ValueError(f"expected a float tensor 3 x H x W or N x 3 x H x W, got {tuple(image.shape)}")
-        return batch.float()
-    return pil_to_tensor(load_image(image))
+    if not (isinstance(image, torch.Tensor) and image.is_floating_point()):
+        return pil_to_tensor(load_image(image))
+    shape = tuple(image.shape)
+    batch = image.reshape((1,) * (4 - image.dim()) + shape) if 2 <= image.dim() <= 4 else image
+    if batch.dim() != 4 or batch.shape[1] not in (1, 3, 4):
+        raise ImageLoadError("torch tensor", f"expected (H, W), (C, H, W) or (N, C, H, W) with C in 1, 3, 4, got shape {shape}")
+    if batch.numel() == 0:
+        raise ImageLoadError("torch tensor", f"empty image of shape {shape}")
+    if not torch.isfinite(batch).all():
+        raise ImageLoadError("torch tensor", "contains NaN or infinity")
+    batch = batch.float()
+    if batch.shape[1] == 1:
+        return batch.repeat(1, 3, 1, 1)
+    if batch.shape[1] == 4:
+        alpha = batch[:, 3:]
+        return batch[:, :3] * alpha + (1.0 - alpha)
+    return batch
 
 
 def _check_pixels(width: int, height: int, limit: int, name: str | Path) -> None:
@@ -200,21 +214,23 @@ def to_rgb(img: Image.Image, name: str | Path = "PIL image") -> Image.Image:
     mode = img.mode
     if mode == "RGB":
         return img
-    if mode in _SIXTEEN_BIT_MODES:
-        return _grey_array_to_rgb(_scale_uint16(np.asarray(img, dtype=np.uint16)))
-    if mode == "I":
-        return _grey_array_to_rgb(_int32_to_uint8(np.asarray(img, dtype=np.int64)))
-    if mode == "F":
-        return _grey_array_to_rgb(_float_grey_to_uint8(np.asarray(img, dtype=np.float64), name))
-    if mode == "P":
-        has_alpha = "transparency" in img.info or img.palette is not None and img.palette.mode == "RGBA"
-        return _flatten(img.convert("RGBA")) if has_alpha else img.convert("RGB")
-    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        return _flatten(img.convert("RGBA"))
-    if mode in ("L", "1") and "transparency" in img.info:
-        return _flatten(img.convert("RGBA"))
     try:
+        if mode in _SIXTEEN_BIT_MODES:
+            return _grey_array_to_rgb(_scale_uint16(np.asarray(img, dtype=np.uint16)))
+        if mode == "I":
+            return _grey_array_to_rgb(_int32_to_uint8(np.asarray(img, dtype=np.int64)))
+        if mode == "F":
+            return _grey_array_to_rgb(_float_grey_to_uint8(np.asarray(img, dtype=np.float64), name))
+        if mode == "P":
+            has_alpha = "transparency" in img.info or img.palette is not None and img.palette.mode == "RGBA"
+            return _flatten(img.convert("RGBA")) if has_alpha else img.convert("RGB")
+        if mode == "La":  # premultiplied alpha: Pillow converts it only to LA
+            return _flatten(img.convert("LA").convert("RGBA"))
+        if mode in ("RGBA", "LA", "PA", "RGBa") or mode in ("L", "1") and "transparency" in img.info:
+            return _flatten(img.convert("RGBA"))
         return img.convert("RGB")
+    except ImageLoadError:
+        raise
     except (ValueError, OSError) as exc:
         raise ImageLoadError(name, f"cannot convert image mode {mode!r} to RGB ({exc})") from exc
 
@@ -279,7 +295,7 @@ def _array_to_uint8(arr: np.ndarray, name: str) -> np.ndarray:
         if lo < -_FLOAT_TOLERANCE or hi > 1.0 + _FLOAT_TOLERANCE:
             raise ImageLoadError(name, f"float values must lie in [0, 1], got [{lo:.4g}, {hi:.4g}]")
         return array_to_uint8(arr)
-    raise ImageLoadError(name, f"unsupported dtype {arr.dtype} (use uint8, uint16 or float in [0, 1])")
+    raise ImageLoadError(name, f"unsupported dtype {arr.dtype} (use uint8, uint16, bool or float in [0, 1])")
 
 
 def _array_to_rgb(arr: np.ndarray, limit: int, channels_first: bool | None, name: str) -> Image.Image:
@@ -288,6 +304,7 @@ def _array_to_rgb(arr: np.ndarray, limit: int, channels_first: bool | None, name
     :param channels_first: ``True`` for ``(C, H, W)``, ``False`` for ``(H, W, C)``, ``None`` to guess
         (channels-first when the first axis has 1, 3 or 4 entries and the last does not)
     """
+    shape = tuple(arr.shape)  # as given, for the error messages
     if arr.ndim == 4 and arr.shape[0] == 1:
         arr = arr[0]
     if arr.ndim == 2:
@@ -298,12 +315,13 @@ def _array_to_rgb(arr: np.ndarray, limit: int, channels_first: bool | None, name
         if channels_first:
             arr = np.moveaxis(arr, 0, 2)
     else:
-        raise ImageLoadError(name, f"expected (H, W), (H, W, C) or (C, H, W), got shape {tuple(arr.shape)}")
+        raise ImageLoadError(name, f"expected (H, W), (H, W, C) or (C, H, W), got shape {shape}")
     height, width, channels = arr.shape
     if channels not in (1, 3, 4):
-        raise ImageLoadError(name, f"expected 1, 3 or 4 channels, got shape {tuple(arr.shape)}")
+        layout = "(C, H, W)" if channels_first else "(H, W, C) or (C, H, W)"
+        raise ImageLoadError(name, f"expected {layout} with C in 1, 3, 4, got shape {shape}")
     if height == 0 or width == 0:
-        raise ImageLoadError(name, f"empty image of shape {tuple(arr.shape)}")
+        raise ImageLoadError(name, f"empty image of shape {shape}")
     _check_pixels(width, height, limit, name)
     data = np.ascontiguousarray(_array_to_uint8(arr, name))
     if channels == 1:
@@ -314,18 +332,16 @@ def _array_to_rgb(arr: np.ndarray, limit: int, channels_first: bool | None, name
 
 
 def _tensor_to_rgb(t: torch.Tensor, limit: int) -> Image.Image:
-    """Interpret a ``(C, H, W)`` or ``(1, C, H, W)`` tensor as an image."""
-    if t.dim() == 4:
-        if t.shape[0] != 1:
-            raise ImageLoadError("torch tensor", f"expected a single image, got a batch of shape {tuple(t.shape)}")
-        t = t[0]
-    if t.dim() == 2:
-        t = t[None]
-    if t.dim() != 3:
-        raise ImageLoadError("torch tensor", f"expected (C, H, W) or (1, C, H, W), got shape {tuple(t.shape)}")
-    arr = t.detach().cpu()
-    arr = arr.numpy() if arr.dtype in (torch.uint8, torch.bool) else arr.to(torch.float32).numpy()
-    return _array_to_rgb(arr, limit, channels_first=True, name="torch tensor")
+    """Interpret a ``(H, W)``, ``(C, H, W)`` or ``(1, C, H, W)`` tensor as an image."""
+    if t.dim() == 4 and t.shape[0] != 1:
+        raise ImageLoadError("torch tensor", f"expected a single image, got a batch of shape {tuple(t.shape)}")
+    if not 2 <= t.dim() <= 4:
+        raise ImageLoadError("torch tensor", f"expected (H, W), (C, H, W) or (1, C, H, W), got shape {tuple(t.shape)}")
+    if t.is_floating_point():
+        t = t.float()
+    elif t.dtype not in (torch.uint8, torch.uint16, torch.bool):
+        raise ImageLoadError("torch tensor", f"unsupported dtype {t.dtype} (use uint8, uint16, bool or float in [0, 1])")
+    return _array_to_rgb(t.detach().cpu().numpy(), limit, channels_first=True, name="torch tensor")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from styleenv.images import IMAGE_EXTENSIONS, ImageLoadError, list_images, load_image, open_checked
+from styleenv.images import IMAGE_EXTENSIONS, ImageLoadError, as_batch, list_images, load_image, open_checked
 from styleenv.pixels import (
     chw_uint8_to_tensor,
     fit_max_side,
@@ -83,6 +83,18 @@ def test_rgba_is_composited_on_white(tmp_path):
 def test_la_is_composited_on_white():
     img = Image.new("LA", (2, 1), (0, 0))
     assert tuple(_pixels(load_image(img))[0, 0]) == (255, 255, 255)
+    # premultiplied La: stored grey 64 at half alpha is grey 128, half over white 191
+    assert tuple(_pixels(load_image(Image.frombytes("La", (1, 1), bytes([64, 128]))))[0, 0]) == (191, 191, 191)
+
+
+def test_unconvertible_mode_raises_naming_it(monkeypatch):
+    def refuse(self, *args, **kwargs):
+        raise ValueError("conversion not supported")
+
+    monkeypatch.setattr(Image.Image, "convert", refuse)  # as Pillow does for modes it cannot convert
+    for mode in ("LA", "HSV"):
+        with pytest.raises(ImageLoadError, match=f"mode '{mode}'"):
+            load_image(Image.new(mode, (2, 2)))
 
 
 def test_palette_with_transparency(tmp_path):
@@ -261,6 +273,42 @@ def test_tensors():
     assert np.array_equal(_pixels(load_image(t[None])), arr)
     with pytest.raises(ImageLoadError, match="batch"):
         load_image(torch.rand(2, 3, 4, 4))
+
+
+def test_tensor_errors_name_the_shape_and_dtype_given():
+    with pytest.raises(ImageLoadError, match=r"\(C, H, W\) with C in 1, 3, 4, got shape \(45, 64, 3\)"):
+        load_image(torch.zeros(45, 64, 3, dtype=torch.uint8))
+    with pytest.raises(ImageLoadError, match=r"unsupported dtype torch.int64 \(use uint8, uint16, bool or float"):
+        load_image(torch.zeros(3, 4, 4, dtype=torch.int64))
+    assert _pixels(load_image(torch.full((1, 2, 2), 65535, dtype=torch.uint16))).min() == 255
+
+
+@pytest.mark.parametrize(
+    "bad, problem",
+    [
+        (torch.full((3, 2, 2), float("nan")), "NaN or infinity"),
+        (torch.tensor([0.5, float("inf"), 0.5]).view(3, 1, 1), "NaN or infinity"),
+        (torch.zeros(1, 3, 0, 0), r"empty image of shape \(1, 3, 0, 0\)"),
+        (torch.zeros(3, 0, 4), r"empty image of shape \(3, 0, 4\)"),
+        (torch.zeros(2, 5, 4, 4), r"got shape \(2, 5, 4, 4\)"),
+    ],
+)
+def test_as_batch_refuses_float_tensors_as_load_image_does(bad, problem):
+    with pytest.raises(ImageLoadError, match=problem):
+        as_batch(bad)
+
+
+def test_as_batch_converts_grey_and_rgba_float_tensors_as_load_image_does():
+    rgba = np.random.default_rng(0).integers(0, 256, (4, 5, 6), dtype=np.uint8)  # (C, H, W)
+    for pixels in (rgba, rgba[:1]):  # RGBA, grey
+        expected = as_batch(torch.from_numpy(pixels))  # uint8: through load_image, (1, 3, 5, 6)
+        floats = torch.from_numpy(pixels) / 255.0
+        for tensor, n in ((floats, 1), (torch.stack([floats] * 2), 2)):
+            got = as_batch(tensor)
+            assert got.shape == (n, 3, 5, 6)
+            torch.testing.assert_close(got, expected.expand(n, -1, -1, -1), atol=1 / 255 + 1e-6, rtol=0)
+    unclamped = torch.tensor([-0.2, 0.5, 1.3]).view(1, 3, 1, 1)  # fed back by the stylizer as it is
+    assert torch.equal(as_batch(unclamped), unclamped)
 
 
 def test_tensor_conversions_round_trip():

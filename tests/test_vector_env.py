@@ -152,6 +152,24 @@ def test_stable_baselines3_trains_through_the_adapter():
         GymnasiumVecEnv(StyleTransferVectorEnv(1, image_size=SIZE, **IMAGES))
 
 
+@pytest.mark.parametrize("mode", ["vector_entry_point", "sync"])
+def test_adapter_resets_each_env_with_its_own_options(mode):
+    kw = {"autoreset_mode": "SameStep"} if mode == "vector_entry_point" else {"vector_kwargs": {"autoreset_mode": "SameStep"}}
+    venv = GymnasiumVecEnv(gym.make_vec(styleenv.ENV_ID_V1, num_envs=3, vectorization_mode=mode, image_size=SIZE, **IMAGES, **kw))
+    reference = StyleTransferV1VectorEnv(3, image_size=SIZE, **IMAGES)
+    pool = reference.batch.contents
+    venv.seed(0)
+    venv.set_options([{}, {"content": 1}, {"content": 3}])
+    obs = venv.reset()
+    np.testing.assert_array_equal(obs["content"][0], reference.reset(seed=0)[0]["content"][0])  # no options: as seeded
+    np.testing.assert_array_equal(obs["content"][1], pool.pinned(1, SIZE))
+    np.testing.assert_array_equal(obs["content"][2], pool.pinned(3, SIZE))
+    assert [info["content_name"] for info in venv.reset_infos[1:]] == [pool.name(1), pool.name(3)]
+    venv.set_options({"content": 2})  # one dict for every env
+    obs = venv.reset()
+    assert all((image == pool.pinned(2, SIZE)).all() for image in obs["content"])
+
+
 FORKED_WORKERS = """
 import gymnasium as gym, numpy as np, torch, styleenv
 torch.set_num_threads(2)
