@@ -2,7 +2,8 @@
 style loss and SSIM after every step, seconds per step, parameters and storage.
 
 Writes OUT/rows.csv (every agent x content x style x size x step), OUT/table.md (Table 1's
-shape), OUT/plots/*.png and OUT/sheets/*.png. A re-run with the same OUT skips the episodes
+shape), OUT/plots/*.png, OUT/sheets/*.png and, for the sheets, the sheet pairs' pictures in
+OUT/frames/<size>/<agent>/<content>__<style>/. A re-run with the same OUT skips the episodes
 already in rows.csv. With no --contents/--styles the built-in procedural images are used
 (4 x 4 of them unless limits are given). --limit-contents/--limit-styles draw that many
 images with numpy.random.default_rng([seed, 0]) / ([seed, 1]) without replacement.
