@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 import styleenv
+from styleenv.devices import resolve_device
 
 MODES = {"batched": "vector_entry_point", "separate": "sync", "async": "async"}
 
@@ -56,12 +57,21 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256], help="sides of the square state images")
     parser.add_argument("--envs", type=int, nargs="+", default=[1, 8, 32], help="numbers of episodes N")
     parser.add_argument("--modes", nargs="+", choices=sorted(MODES), default=["batched", "separate"])
-    parser.add_argument("--env-id", default=styleenv.ENV_ID_V1, help="registered env id (default: %(default)s)")
+    parser.add_argument("--env-id", default=styleenv.ENV_ID_V1, choices=[styleenv.ENV_ID, styleenv.ENV_ID_V1],
+                        help="the env (default: %(default)s)")
     parser.add_argument("--steps", type=int, default=3, help="timed vector steps per figure")
     parser.add_argument("--device", default="cpu", help="device of the loss network")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
+    if min(args.sizes) < 16 or min(args.envs) < 1 or args.steps < 1:
+        parser.error("--sizes must be at least 16, --envs and --steps at least 1")
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be at least 1, got {args.threads}")
+    try:
+        resolve_device(args.device)
+    except ValueError as err:
+        parser.error(str(err))
     if args.threads:
         torch.set_num_threads(args.threads)
 

@@ -28,8 +28,10 @@ sys.path.insert(0, str(ROOT))
 from agents.default import default_checkpoint  # noqa: E402
 from agents.onnx_export import export_onnx  # noqa: E402
 from agents.onnx_runtime import OnnxStylizer  # noqa: E402
-from agents.release import load_checkpoint, load_release  # noqa: E402
+from agents.release import CheckpointError, load_checkpoint, load_release  # noqa: E402
 from agents.stylizer import Stylizer  # noqa: E402
+
+MIN_SIZE = 16  # image side, px
 
 
 def _timed_steps(runner, content: torch.Tensor, code, steps: int) -> tuple[list[float], torch.Tensor]:
@@ -43,8 +45,7 @@ def _timed_steps(runner, content: torch.Tensor, code, steps: int) -> tuple[list[
     return times, last
 
 
-def bench(size: int, steps: int, threads: int, release: Path | None) -> dict:
-    actor, builder = load_release(release) if release else load_checkpoint(default_checkpoint())[:2]
+def bench(actor, builder, size: int, steps: int, threads: int) -> dict:
     generator = torch.Generator().manual_seed(0)
     content, style = torch.rand(2, 1, 3, size, size, generator=generator)
     with tempfile.TemporaryDirectory() as tmp:
@@ -70,14 +71,20 @@ def bench(size: int, steps: int, threads: int, release: Path | None) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[512])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[512], help=f"image sides, px (at least {MIN_SIZE})")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2, help="threads of both runtimes (default: %(default)s)")
     parser.add_argument("--release", type=Path, help="the released weights' folder (default: the shipped checkpoint)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.steps < 1 or args.threads < 1 or min(args.sizes) < MIN_SIZE:
+        parser.error(f"--steps and --threads must be at least 1, --sizes at least {MIN_SIZE}")
+    try:
+        actor, builder = load_release(args.release) if args.release else load_checkpoint(default_checkpoint())[:2]
+    except CheckpointError as err:
+        parser.error(str(err))
     torch.set_num_threads(args.threads)
-    rows = [bench(size, args.steps, args.threads, args.release) for size in args.sizes]
+    rows = [bench(actor, builder, size, args.steps, args.threads) for size in args.sizes]
     if args.json:
         print(json.dumps(rows, indent=1))
         return

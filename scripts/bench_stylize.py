@@ -20,7 +20,8 @@ as the released code would (without the stylizer's process-wide settings, such a
 
 On CUDA it also reports how far bfloat16 autocast moves step 10 (max over pixels, in 1/255).
 Weights do not change the timings; by default freshly initialised networks are used
-(``--release DIR`` loads the released ones). The table is printed at the end::
+(``--release DIR`` loads the released ones). The table is printed at the end; a measurement that
+fails shows as ``failed: ...`` in its cell, and the script then exits with status 1::
 
     python scripts/bench_stylize.py --sizes 256 512 1024 2048 3840x2160 --compare-release-loop
     python scripts/bench_stylize.py --device cuda --sizes 256 512 1024 2048 3840x2160 --compare-release-loop
@@ -162,10 +163,15 @@ def table(results: dict[str, dict]) -> str:
     lines = [f"device: {first.get('device', '?')}, {first.get('threads', '?')} torch threads",
              "| | " + " | ".join(results) + " |", "|---" * (len(results) + 1) + "|"]
     for key, label, fmt in ROWS:
-        if any(key in e for e in results.values()):
-            cells = [fmt.format(e[key]) if key in e else e.get("error", "") for e in results.values()]
+        if any(key in e or key in e.get("errors", {}) for e in results.values()):
+            cells = [fmt.format(e[key]) if key in e else cell_error(e.get("errors", {}).get(key)) for e in results.values()]
             lines.append(f"| {memory if key == 'peak_mb' else label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def cell_error(error: str | None) -> str:
+    """A failed measurement's table cell ("" where none was taken)."""
+    return "" if error is None else "failed: " + error.replace("|", "/")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,16 +184,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs per size and method (the fastest counts)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default 0: at most the free cores)")
-    parser.add_argument("--tile", type=int, default=-1, help="Stylizer tile in units of 4 px (default: the device's)")
+    parser.add_argument("--tile", type=int, default=-1, help="Stylizer tile in units of 4 px: 0 (untiled) or at least 8 "
+                        "(default -1: the device's)")
     parser.add_argument("--worker", nargs=2, metavar=("SIZE", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.steps < 1 or args.repeat < 1 or args.threads < 0:
         parser.error("--steps and --repeat must be at least 1, --threads at least 0")
+    sys.path.insert(0, str(ROOT))
+    from agents.tiling import Tiler
+
+    if args.tile >= 0:
+        try:
+            Tiler(args.tile)
+        except ValueError as err:
+            parser.error(f"--tile: {err} (or -1: the device's default)")
+    if args.release is not None and not args.release.is_dir():
+        parser.error(f"--release {args.release}: not a folder")
     if args.worker:
         size, mode = args.worker
         print(json.dumps(worker(size, mode, args)))
         return 0
-    sys.path.insert(0, str(ROOT))
     from styleenv.devices import choose_threads, resolve_device
 
     try:
@@ -207,22 +223,26 @@ def main(argv: list[str] | None = None) -> int:
         modes = ["stylizer"]
         if args.compare_release_loop:
             modes += (["eager"] if resolve_device(args.device).type == "cuda" else []) + ["release", "release-no-grad"]
+        errors: dict[str, str] = {}  # row key -> why its measurement failed
         for _ in range(args.repeat):
             for mode in modes:
+                key = {"stylizer": "", "eager": "eager_", "release": "release_loop_",
+                       "release-no-grad": "release_loop_no_grad_"}[mode] + "seconds_per_step"
+                if key in errors:
+                    continue
                 run = measure(size, mode, args)
                 if "error" in run:
-                    entry.update(run)
-                    break
+                    errors[key] = run["error"]
+                    entry.pop(key, None)
+                    continue
                 if mode == "stylizer":
                     entry["peak_mb"] = max(entry.get("peak_mb", 0.0), run["peak_mb"])
                     entry["threads"], entry["device"] = run["threads"], run["device"]
                     if "bf16_max_diff_255" in run:
                         entry["bf16_max_diff_255"] = run["bf16_max_diff_255"]
-                key = {"stylizer": "", "eager": "eager_", "release": "release_loop_",
-                       "release-no-grad": "release_loop_no_grad_"}[mode] + "seconds_per_step"
                 entry[key] = min(entry.get(key, float("inf")), run["seconds_per_step"])
-            if "error" in entry:
-                break
+        if errors:
+            entry["errors"] = errors
         if "seconds_per_step" in entry:
             for key in ("release_loop", "release_loop_no_grad"):
                 if f"{key}_seconds_per_step" in entry:
@@ -232,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
             line = ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in entry.items())
             print(f"{size}: {line}", flush=True)
     print(json.dumps(results, indent=1) if args.json else table(results))
-    return 0
+    return 1 if any("errors" in e for e in results.values()) else 0
 
 
 if __name__ == "__main__":

@@ -79,18 +79,27 @@ def _timed(function, seconds: list[float], device: th.device):
     return timed
 
 
-def bench_updates(size: int, updates: int, warmup: int, threads: int, content, style, naive: bool = False,
-                  device: str = "cpu", generative_batch: int = 0, envs: int = 1, bf16: bool = False,
-                  replay_host: bool = False) -> dict:
+LEARNING_STARTS = 8  # env steps before the first update; --warmup must cover them
+
+
+def train_config(args: argparse.Namespace, output: str = ""):
+    """The benchmark's training config, validated (:class:`agents.sac.config.ConfigError` if a value is bad)."""
     from agents.sac.config import TrainConfig
+
+    return TrainConfig(content=args.content, style=args.style, image_size=args.size,
+                       total_steps=args.warmup + args.updates, device=args.device, output=output, eval_pairs=0,
+                       image_every=0, checkpoint_every=0, progress=False, threads=args.threads,
+                       learning_starts=LEARNING_STARTS, buffer_size=5000,
+                       generative_batch_size=args.generative_batch, envs=args.envs, generative_bf16=args.bf16,
+                       replay_on_device=not args.replay_host).validate()
+
+
+def bench_updates(args: argparse.Namespace) -> dict:
     from agents.sac.trainer import build
 
+    updates, envs, naive = args.updates, args.envs, args.naive
     with tempfile.TemporaryDirectory(prefix="bench_train_") as out:  # the run folder goes with it
-        cfg = TrainConfig(content=content, style=style, image_size=size, total_steps=warmup + updates,
-                          device=device, output=out, eval_pairs=0, image_every=0, checkpoint_every=0,
-                          progress=False, threads=threads, learning_starts=8, buffer_size=5000,
-                          generative_batch_size=generative_batch, envs=envs, generative_bf16=bf16,
-                          replay_on_device=not replay_host).validate()
+        cfg = train_config(args, out)
         run = build(cfg)
         model = run.model
         sac_seconds, env_seconds = [0.0], [0.0]
@@ -104,7 +113,7 @@ def bench_updates(size: int, updates: int, warmup: int, threads: int, content, s
         from stable_baselines3.common.callbacks import CallbackList
 
         callbacks = CallbackList([run.generative])
-        model.learn(warmup, callback=callbacks)
+        model.learn(args.warmup, callback=callbacks)
         sac_seconds[0], env_seconds[0], run.generative.seconds = 0.0, 0.0, 0.0
         start_steps = model.num_timesteps
         _sync(model.device)
@@ -128,7 +137,7 @@ def bench_updates(size: int, updates: int, warmup: int, threads: int, content, s
         act = time.perf_counter() - t
         model.logger.close()  # TensorBoard's files, before their folder is removed
         return {
-            "size": size,
+            "size": args.size,
             "device": str(model.device),
             "envs": envs,
             "generative_batch": cfg.generative_batch_size or cfg.batch_size,
@@ -140,7 +149,7 @@ def bench_updates(size: int, updates: int, warmup: int, threads: int, content, s
             "style_cache_hit_rate": run.generative.cache.hits / max(1, run.generative.cache.hits + run.generative.cache.misses),
             "content_cache_hit_rate": run.generative.content_cache.hits / max(1, run.generative.content_cache.hits + run.generative.content_cache.misses),
             "naive": naive,
-            "generative_bf16": bf16,
+            "generative_bf16": args.bf16,
             "replay_on_device": bool(model.replay_buffer.on_device),
             "threads": th.get_num_threads(),
         }
@@ -176,8 +185,11 @@ def bench_buffer(size: int, n: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=128, help="image side")
-    parser.add_argument("--updates", type=int, default=10, help="timed updates (env steps)")
-    parser.add_argument("--warmup", type=int, default=12, help="steps before timing (buffer, caches)")
+    parser.add_argument("--updates", type=int, default=10,
+                        help="timed updates (env steps; rounded up to whole vector steps of --envs)")
+    parser.add_argument("--warmup", type=int, default=12,
+                        help=f"steps before timing (buffer, caches); at least {LEARNING_STARTS}, the steps "
+                        "before the first update")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
     parser.add_argument("--envs", type=int, default=1, help="episodes stepped as one batch (default 1)")
@@ -195,11 +207,20 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=UserWarning)
     if args.device.startswith("cuda") and not th.cuda.is_available():
         parser.error("--device cuda, but CUDA is not available here")
-    if args.envs < 1:
-        parser.error(f"--envs must be at least 1, got {args.envs}")
-    result = bench_updates(args.size, args.updates, args.warmup, args.threads, args.content, args.style, args.naive,
-                           args.device, args.generative_batch, args.envs, args.bf16,
-                           args.replay_host)
+    if args.envs < 1 or args.updates < 1 or args.buffer < 0:
+        parser.error("--envs and --updates must be at least 1, --buffer not negative")
+    if args.warmup < LEARNING_STARTS:
+        parser.error(f"--warmup must be at least {LEARNING_STARTS} (no update runs before), got {args.warmup}")
+    for flag, folder in (("--content", args.content), ("--style", args.style)):
+        if folder is not None and not Path(folder).exists():
+            parser.error(f"{flag} {folder}: no such file or folder")
+    from agents.sac.config import ConfigError
+
+    try:
+        train_config(args)
+    except ConfigError as err:
+        parser.error(str(err))
+    result = bench_updates(args)
     if args.buffer:
         result.update(bench_buffer(args.size, args.buffer))
     result["peak_rss_mb"] = peak_rss_mb()

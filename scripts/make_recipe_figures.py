@@ -5,8 +5,9 @@ Pictures (small PNGs) go to ``--out`` (default ``docs/``); the figures are print
 for one object): the chroma distance of outputs to their content with and without colour
 preservation, the frame-to-frame change of two clips with and without ``--temporal``, and the
 ONNX export's largest difference from PyTorch. The images are MIT-licensed pictures of the
-``shared`` data folder (``--data``, default ``../shared/data``); the model is the shipped
-checkpoint unless ``--release DIR``::
+``shared`` data folder (``--data``, default ``shared/data`` beside the repository, whatever the
+working folder); the model is the shipped checkpoint unless ``--release DIR``. ``--out`` must be an
+existing folder (default: the repository's ``docs/``)::
 
     python scripts/make_recipe_figures.py --data ../shared/data --out docs
 """
@@ -17,6 +18,7 @@ import argparse
 import contextlib
 import io
 import json
+import os
 import sys
 import tempfile
 import time
@@ -31,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from agents.colour import chroma_distance  # noqa: E402
 from agents.recipe import Recipe  # noqa: E402
+from agents.release import CheckpointError  # noqa: E402
 from agents.stylizer import Stylizer  # noqa: E402
 from styleenv.images import load_image  # noqa: E402
 from styleenv.pixels import fit_max_side, pil_to_tensor, resize_shorter_center_crop, tensor_to_pil  # noqa: E402
@@ -164,15 +167,26 @@ def onnx(stylizer: Stylizer, data: Path, out: Path, steps: int, release: Path | 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data", help="the shared data folder")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs", help="where the pictures go")
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data",
+                        help="the shared data folder, with content/ and style/ (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs",
+                        help="existing folder where the pictures go (default: %(default)s)")
     parser.add_argument("--release", type=Path, help="the released weights' folder (default: the shipped checkpoint)")
     parser.add_argument("--steps", type=int, default=5, help="steps shown (default: %(default)s)")
     parser.add_argument("--parts", nargs="+", default=list(PARTS), choices=PARTS, help="what to make (default: all)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.steps < 1:
+        parser.error(f"--steps must be at least 1, got {args.steps}")
+    if not (args.data / "content").is_dir() or not (args.data / "style").is_dir():
+        parser.error(f"--data {args.data}: no content/ and style/ folders there (pass the shared data folder)")
+    if not args.out.is_dir() or not os.access(args.out, os.W_OK):
+        parser.error(f"--out {args.out}: not a writable folder")
     torch.set_num_threads(2)
-    stylizer = Stylizer.from_release(args.release, "cpu") if args.release else Stylizer.default("cpu")
+    try:
+        stylizer = Stylizer.from_release(args.release, "cpu") if args.release else Stylizer.default("cpu")
+    except CheckpointError as err:
+        parser.error(str(err))
     figures = {}
     for part in args.parts:
         start = time.perf_counter()

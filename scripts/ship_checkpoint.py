@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import zipfile
 from collections import defaultdict
@@ -158,7 +159,7 @@ def summarise_heldout(rows_csv: Path, holdout: dict) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", type=Path, nargs="?", default=Path("runs/default-checkpoint"), help="training run folder")
-    parser.add_argument("--eval", type=Path, help="an evaluate output folder (its held-back rows are summarised)")
+    parser.add_argument("--eval", type=Path, help="an evaluate output folder with rows.csv (its held-back rows are summarised)")
     parser.add_argument("--command", default="", help="the training command, recorded in the card")
     parser.add_argument("--wall-hours", type=float, default=None, help="training wall time, recorded in the card")
     parser.add_argument("--hardware", default=None, help="what it trained on (e.g. 'one NVIDIA H200'), recorded in the card")
@@ -168,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="ship the weighted mean of these snapshots of the run (.zip or .pt) instead of last.zip")
     parser.add_argument("--sibling", nargs=3, action="append", default=[], metavar=("RUN", "COMMAND", "WALL_HOURS"),
                         help="another run from the same start whose snapshots are among --average (a stage of its own)")
-    parser.add_argument("--out", type=Path, default=None, help="checkpoint path (default: the package's)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="checkpoint path ending in .pt, its card written beside it as .json (default: the package's)")
     parser.add_argument("--card-only", action="store_true",
                         help="keep the checkpoint file as it is (same bytes) and rewrite its card only")
     args = parser.parse_args(argv)
@@ -181,6 +183,18 @@ def main(argv: list[str] | None = None) -> int:
     zip_path = args.run / "checkpoints" / "last.zip"
     if not zip_path.is_file():
         parser.error(f"{zip_path}: no checkpoint; train first (styleenv train ...)")
+    if args.eval is not None and not (args.eval / "rows.csv").is_file():
+        parser.error(f"--eval {args.eval}: no rows.csv there (pass a styleenv evaluate output folder)")
+    out = args.out or DEFAULT_CHECKPOINT
+    if out.suffix != ".pt":
+        parser.error(f"--out {out}: must end in .pt (its card is written beside it as .json)")
+    if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
+        parser.error(f"--out {out}: {out.parent} is not a writable folder")
+    if args.card_only and not out.is_file():
+        parser.error(f"{out}: no checkpoint to write a card for")
+    sibling_runs = [args.run.resolve()] + [Path(run).resolve() for run, _, _ in args.sibling]
+    if len(set(sibling_runs)) != len(sibling_runs):
+        parser.error("--sibling: each sibling must be another run than RUN and the other siblings")
     sources = [(Path(path), weight) for path, weight in map(parse_source, args.average or ())]
     averaged = []
     if sources:
@@ -218,15 +232,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.continues:
         stages = earlier_stages(args.continues, stage.get("init_sha256"), holdout) + stages
     total_steps = sum(s["env_steps"] for s in stages)
-    out = args.out or DEFAULT_CHECKPOINT
     if not args.card_only:
         actor, builder, weights = average_networks(sources or [(zip_path, 1.0)])  # one source: that checkpoint
         meta = {"num_timesteps": total_steps, "image_size": config["image_size"], "source": "styleenv train (SB3 SAC)"}
         if weights is not None:
             meta["loss_weights"] = weights
         save_checkpoint(out, actor, builder, meta)
-    elif not out.is_file():
-        parser.error(f"{out}: no checkpoint to write a card for")
     hours = [s["wall_hours"] for s in stages]
     card = {
         "file": out.name,
