@@ -55,7 +55,7 @@ def read_frames(path: str | os.PathLike, max_size: int | None = None) -> tuple[I
     imageio = _imageio()
     path = Path(path)
     if not path.is_file():
-        raise VideoError(f"video {path}: no such file")
+        raise VideoError(f"video {path}: " + ("a folder, not a video file" if path.is_dir() else "no such file"))
     try:
         reader = imageio.get_reader(path, format="FFMPEG")
         fps = float(reader.get_meta_data().get("fps") or 25.0)

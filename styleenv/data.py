@@ -313,7 +313,7 @@ class ImageSource:
         self._cache.clear()
         self._cache_bytes = 0
         if not self._items:
-            raise ValueError(f"none of the {self.kind} images could be read (last error: {exc})")
+            raise ImageLoadError(exc.source, f"{exc.problem}; no readable {self.kind} image is left")
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()

@@ -99,6 +99,10 @@ def test_truncated_file_found_at_use_names_the_file(tmp_path):
             skipping.sample_crop(rng, load_size=32, crop_size=16)
     assert len(skipping) == 1
 
+    alone = ImageSource([tmp_path / "cut.jpg"], skip_bad_images=True)  # the last image goes too
+    with pytest.warns(UserWarning), pytest.raises(ImageLoadError, match="cut.jpg.*no readable content image is left"):
+        alone.sample_crop(rng, load_size=32, crop_size=16)
+
 
 def test_oversized_file_is_refused(tmp_path):
     _write(tmp_path / "big.png", 0, size=(30, 30))

@@ -97,6 +97,9 @@ def test_unreadable_video_exits_2_with_one_line(inputs, tmp_path: Path, capsys) 
     lines = err.strip().splitlines()
     assert rc == 2 and len(lines) == 1 and "cannot read video" in lines[0] and "broken.mp4" in lines[0], err
     assert not out.exists()
+    (tmp_path / "folder.mp4").mkdir()
+    rc, _, err = run([tmp_path / "folder.mp4", inputs["style"], "--steps", 1, "--out", out], capsys)
+    assert rc == 2 and "folder.mp4: a folder, not a video file" in err and not out.exists()
 
 
 def test_skip_bad_leaves_out_an_unreadable_style(inputs, tmp_path: Path, capsys) -> None:
