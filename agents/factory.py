@@ -55,37 +55,44 @@ def make_agent(spec: str, steps: int = 10, device: str | torch.device = "cpu") -
     :param device: torch device for the networks
     :raises AgentSpecError: with a one-line reason
     """
+    name, agent, _ = _make(spec, steps, device)
+    return name, agent
+
+
+def _make(spec: str, steps: int, device: str | torch.device) -> tuple[str, Agent, Path | None]:
+    """:func:`make_agent`'s name and agent, and the resolved file or folder whose weights the agent
+    read (None for agents without weights of their own)."""
     kind, _, arg = spec.partition(":")
     if kind == "identity" and not arg:
-        return "identity", IdentityAgent()
+        return "identity", IdentityAgent(), None
     if spec == "copy-style":
-        return "copy-style", CopyStyleAgent()
+        return "copy-style", CopyStyleAgent(), None
     if spec == "random":
-        return "random", RandomImageAgent()
+        return "random", RandomImageAgent(), None
     if kind == "adain" and not arg:
         try:
-            return "adain", AdaINAgent(steps=steps, device=device)
+            return "adain", AdaINAgent(steps=steps, device=device), None
         except FileNotFoundError as err:  # styleenv.weights.WeightsError
             raise AgentSpecError(f"adain: {str(err).splitlines()[0]}") from None
     if kind == "colour" and not arg:
-        return "colour", ColourTransferAgent(steps)
+        return "colour", ColourTransferAgent(steps), None
     if spec == "ours":
-        return "ours", _stylizer_agent(lambda: Stylizer.default(device))
+        return "ours", _stylizer_agent(lambda: Stylizer.default(device)), DEFAULT_CHECKPOINT.resolve()
     if kind == "release":
         folder = arg or os.environ.get(RELEASE_DIR_ENV)
         if not folder:
             raise AgentSpecError(f"'release' needs a folder: release:DIR (or set {RELEASE_DIR_ENV})")
         if not Path(folder).is_dir():
             raise AgentSpecError(f"release: folder {folder} does not exist")
-        return "release", _stylizer_agent(lambda: Stylizer.from_release(folder, device))
+        return "release", _stylizer_agent(lambda: Stylizer.from_release(folder, device)), Path(folder).resolve()
     if kind == "checkpoint":
         if not arg:
             raise AgentSpecError("'checkpoint' needs a file: checkpoint:FILE")
         if not Path(arg).is_file():
             raise AgentSpecError(f"checkpoint: file {arg} does not exist")
-        return f"ckpt-{Path(arg).stem}", _stylizer_agent(lambda: Stylizer.from_checkpoint(arg, device))
+        return f"ckpt-{Path(arg).stem}", _stylizer_agent(lambda: Stylizer.from_checkpoint(arg, device)), Path(arg).resolve()
     if arg.isidentifier() and kind:
-        return arg, import_agent(kind, arg, steps=steps, device=device)
+        return arg, import_agent(kind, arg, steps=steps, device=device), None
     raise AgentSpecError(f"unknown agent {spec!r}; choose from {AGENT_SPECS}")
 
 
@@ -106,7 +113,7 @@ def make_agents(
         the :func:`weights_record` of their weights
     :raises AgentSpecError: a bad spec, or one agent given twice
     """
-    made = [(spec, *make_agent(spec, steps=steps, device=device), _weights_path(spec)) for spec in specs]
+    made = [(spec, *_make(spec, steps, device)) for spec in specs]
     agents: dict[str, Agent] = {}
     weights: dict[str, dict[str, str]] = {}
     for spec, name, agent, path in made:
@@ -133,18 +140,6 @@ def weights_record(path: Path) -> dict[str, str]:
     else:
         digest = sha256_of(path)
     return {"path": str(path), "sha256": digest}
-
-
-def _weights_path(spec: str) -> Path | None:
-    """The resolved file or folder whose weights a (valid) spec's agent reads; None for agents without their own."""
-    kind, _, arg = spec.partition(":")
-    if spec == "ours":
-        return DEFAULT_CHECKPOINT.resolve()
-    if kind == "release":
-        return Path(arg or os.environ[RELEASE_DIR_ENV]).resolve()
-    if kind == "checkpoint":
-        return Path(arg).resolve()
-    return None
 
 
 def _distinct_name(spec: str, path: Path, rivals: set[Path]) -> str | None:

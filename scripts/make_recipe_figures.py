@@ -18,7 +18,6 @@ import argparse
 import contextlib
 import io
 import json
-import os
 import sys
 import tempfile
 import time
@@ -35,6 +34,7 @@ from agents.colour import chroma_distance  # noqa: E402
 from agents.recipe import Recipe  # noqa: E402
 from agents.release import CheckpointError  # noqa: E402
 from agents.stylizer import Stylizer  # noqa: E402
+from styleenv.files import is_writable_folder  # noqa: E402
 from styleenv.images import load_image  # noqa: E402
 from styleenv.pixels import fit_max_side, pil_to_tensor, resize_shorter_center_crop, tensor_to_pil  # noqa: E402
 from styleenv.visual import grid, save_png  # noqa: E402
@@ -180,7 +180,7 @@ def main() -> None:
         parser.error(f"--steps must be at least 1, got {args.steps}")
     if not (args.data / "content").is_dir() or not (args.data / "style").is_dir():
         parser.error(f"--data {args.data}: no content/ and style/ folders there (pass the shared data folder)")
-    if not args.out.is_dir() or not os.access(args.out, os.W_OK):
+    if not is_writable_folder(args.out):
         parser.error(f"--out {args.out}: not a writable folder")
     torch.set_num_threads(2)
     try:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import zipfile
 from collections import defaultdict
@@ -178,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     from agents.averaging import average_networks, normalised, parse_source
     from agents.default import DEFAULT_CARD, DEFAULT_CHECKPOINT
     from agents.release import save_checkpoint
+    from styleenv.files import is_writable_folder
     from styleenv.weights import sha256_of
 
     zip_path = args.run / "checkpoints" / "last.zip"
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or DEFAULT_CHECKPOINT
     if out.suffix != ".pt":
         parser.error(f"--out {out}: must end in .pt (its card is written beside it as .json)")
-    if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
+    if not is_writable_folder(out.parent):
         parser.error(f"--out {out}: {out.parent} is not a writable folder")
     if args.card_only and not out.is_file():
         parser.error(f"{out}: no checkpoint to write a card for")

@@ -12,7 +12,6 @@ four tiles meet (tiled | untiled | difference x 50, labelled) ::
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -29,11 +28,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crop", type=int, default=96, help="side of the crop in px (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=Path("tiling-seams.png"), help="picture (default: %(default)s)")
     args = parser.parse_args(argv)
+
+    from styleenv.files import is_writable_folder
+
     if args.size < 16 or args.steps < 1 or args.crop < 2:
         parser.error("--size must be at least 16, --steps at least 1, --crop at least 2")
     if args.tile == 0:
         parser.error("--tile 0 means untiled: nothing to compare; pass a tile side (grid cells)")
-    if not args.out.parent.is_dir() or not os.access(args.out.parent, os.W_OK):
+    if not is_writable_folder(args.out.parent):
         parser.error(f"--out {args.out}: {args.out.parent} is not a writable folder")
 
     import torch

@@ -21,6 +21,11 @@ from typing import Any
 _TEMPORARY = re.compile(r"^\..+\.(\d+)\.[0-9a-z_]+\.tmp$")
 
 
+def is_writable_folder(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is an existing folder this process may create files in."""
+    return Path(path).is_dir() and os.access(path, os.W_OK)
+
+
 def temporary_name(name: str) -> str:
     """A unique hidden name for a temporary copy of ``name``, carrying this process's id."""
     return f".{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"

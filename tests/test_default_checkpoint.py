@@ -38,7 +38,7 @@ def test_loads_offline_and_stylises_a_small_image(monkeypatch):
         raise AssertionError("the shipped checkpoint must load without the network")
 
     monkeypatch.setattr(socket, "socket", no_network)
-    monkeypatch.setattr(weights, "_VERIFIED", set())  # check the sha256 in this test
+    monkeypatch.setattr(weights, "_DIGESTS", {})  # check the sha256 in this test
     stylizer = Stylizer.default(device="cpu")
     assert stylizer.metadata["num_timesteps"] == default.default_card()["training"]["env_steps"]
     rng = np.random.default_rng(0)
