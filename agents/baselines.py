@@ -1,8 +1,8 @@
 """Reference agents for the evaluation: identity, copying the style, random images, and AdaIN
 as a sequence.
 
-Both follow :mod:`agents.protocol`: ``reset(observation)`` at the start of an episode, then
-``act(observation) -> (3, H, W) float32 in [0, 1]``.
+All follow :mod:`agents.protocol`: ``act(observation) -> (3, H, W) float32 in [0, 1]``, and
+those that keep state over an episode ``reset(observation)`` at its start.
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ def luminance_transfer(stylised: torch.Tensor, content: torch.Tensor) -> torch.T
 
 
 def _sqrt_and_inverse(cov: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
-    values, vectors = torch.linalg.eigh(cov + eps * torch.eye(3, dtype=cov.dtype))
+    values, vectors = torch.linalg.eigh(cov + eps * torch.eye(3, dtype=cov.dtype, device=cov.device))
     root = values.clamp_min(eps).sqrt()
     return (vectors * root) @ vectors.T, (vectors / root) @ vectors.T
 

@@ -37,7 +37,9 @@ class _Graph:
                 step(self.moving, self.code)
         torch.cuda.current_stream(moving.device).wait_stream(side)
         self.graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(self.graph):
+        # captured on the input's device: torch.cuda.graph's default stream is made once per
+        # process, on whichever device was current then
+        with torch.cuda.graph(self.graph, stream=side):
             self.out = step(self.moving, self.code)
 
     def __call__(self, moving: torch.Tensor, code: StyleCode | StyleTargets) -> torch.Tensor:
@@ -63,16 +65,16 @@ class GraphedStep:
         self.actor, self.builder, self.bf16 = actor, builder, bf16
         self._graphs: OrderedDict[tuple, _Graph] = OrderedDict()
 
-    def _step(self, moving: torch.Tensor, code: StyleCode) -> torch.Tensor:
+    def _step(self, moving: torch.Tensor, code: StyleCode | StyleTargets) -> torch.Tensor:
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.bf16):
             out = self.builder(self.actor.mean_action(moving), code)  # N x 3 x H x W
         return out.float()
 
-    def __call__(self, moving: torch.Tensor, code: StyleCode) -> torch.Tensor:
+    def __call__(self, moving: torch.Tensor, code: StyleCode | StyleTargets) -> torch.Tensor:
         """The next image ``N x 3 x H x W``: a fixed buffer, overwritten by the next call of the same shape.
 
         :param moving: ``N x 3 x H x W`` on the networks' device, ``H``, ``W`` multiples of 4
-        :param code: the style code (same device)
+        :param code: the style code or targets (same device)
         """
         key = (tuple(moving.shape), moving.stride(), type(code),
                tuple(getattr(code, f.name).shape for f in fields(code)))

@@ -283,6 +283,9 @@ class Stylizer:
         :param recipe: the recipe
         :param steps: number of steps
         :param keep: which steps (1-based) to return; None for all
+        :param sample: sample actions instead of the mean
+        :param seed: sampling seed (with ``sample=True``)
+        :param alpha: strength in [0, 1] (:meth:`steps`)
         """
         kept = check_steps(steps, keep)
         return [to_pil(to_uint8(x)[0]) for k, x in recipe.steps(self, content, steps, sample, seed, alpha) if k in kept]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from agents.networks import Actor, Builder, StyleCode
+from agents.networks import Actor, Builder, StyleCode, StyleTargets
 
 # Grid cells (4 image px) of context each side: the stages need 2 in content mode and 4 in
 # style mode (tests/test_tiling.py shows 3 is not enough), the builder's expansion 3.
@@ -90,7 +90,9 @@ class Tiler:
 def encode_style(actor: Actor, style: torch.Tensor, tiler: Tiler) -> StyleCode:
     """:meth:`Actor.encode_style` with the encoder's full-resolution stages in tiles.
 
+    :param actor: the actor
     :param style: ``N x 3 x H x W``, ``H``, ``W`` multiples of 4
+    :param tiler: the tiling
     """
     if tiler.fits(style, 4):
         return actor.encode_style(style)
@@ -108,7 +110,12 @@ def act(
 ) -> torch.Tensor:
     """:meth:`Actor.act` with the encoder's full-resolution stages in tiles.
 
+    :param actor: the actor
     :param moving: ``N x 3 x H x W``, ``H``, ``W`` multiples of 4
+    :param code: the style code
+    :param tiler: the tiling
+    :param deterministic: take the mean action
+    :param generator: random source for sampling
     :return: ``N x 64 x H/4 x W/4``
     """
     if tiler.fits(moving, 4):
@@ -117,10 +124,13 @@ def act(
     return actor.act_on_features(actor.encoder.deep(x1_3), deterministic, generator)
 
 
-def build(builder: Builder, action: torch.Tensor, code: StyleCode, tiler: Tiler) -> torch.Tensor:
+def build(builder: Builder, action: torch.Tensor, code: StyleCode | StyleTargets, tiler: Tiler) -> torch.Tensor:
     """:meth:`Builder.forward` with the upsampling part in tiles.
 
+    :param builder: the builder
     :param action: ``N x 64 x h x w``
+    :param code: the style code (or targets)
+    :param tiler: the tiling
     :return: ``N x 3 x 4h x 4w``
     """
     if tiler.fits(action, 1):

@@ -93,6 +93,16 @@ def test_match_colours_gives_the_style_the_contents_mean_and_covariance() -> Non
     assert torch.isfinite(match_colours(style, dot)).all()
 
 
+def test_colour_matching_stays_on_the_images_device() -> None:
+    """The matrix roots are made on the covariance's device (a GPU image's colours stay on the GPU);
+    the meta device stands in for a GPU here."""
+    from agents.colour import _sqrt_and_inverse
+
+    cov = torch.eye(3, dtype=torch.float64, device="meta")
+    root, inverse = _sqrt_and_inverse(cov)
+    assert root.device == inverse.device == cov.device
+
+
 def test_preserve_colour_brings_the_output_colours_to_the_contents(stylizer: Stylizer) -> None:
     plain = stylizer.stylize(CONTENT, Recipe([STYLE_A]), steps=2)[-1]
     kept = stylizer.stylize(CONTENT, Recipe([STYLE_A], preserve_colour="luminance"), steps=2)[-1]

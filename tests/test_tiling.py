@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -10,6 +11,7 @@ import pytest
 import torch
 
 from agents import tiling
+from agents.networks import StyleTargets
 from agents.stylizer import Stylizer
 from styleenv.devices import busy_cores, choose_threads, resolve_device
 from styleenv_cli.main import main
@@ -127,3 +129,34 @@ def test_cuda_fast_path_selected_on_cuda_only() -> None:
     for _ in range(2):  # the second sequence replays the captured graph
         graphed = fast.sequence_tensor(content, style, steps=3)
         assert all(int((graphed[k].int() - eager[k].int()).abs().max()) <= 1 for k in (1, 2, 3))
+
+
+def test_cuda_graph_is_captured_on_a_stream_of_the_inputs_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    """torch.cuda.graph's default capture stream is made once per process, on whichever device was
+    current then: a step graph for another GPU must be captured on a stream of that GPU. The CUDA
+    calls are faked; a CPU tensor stands in for an image on a second GPU."""
+    from agents.cuda_step import _Graph
+
+    class Stream:
+        def __init__(self, device: torch.device | None = None) -> None:
+            self.device = torch.device("cuda:0") if device is None else torch.device(device)
+
+        def wait_stream(self, other: Stream) -> None:
+            pass
+
+    captured = {}
+
+    @contextlib.contextmanager
+    def graph(cuda_graph: object, pool: object = None, stream: Stream | None = None):
+        captured["stream"] = stream
+        yield
+
+    monkeypatch.setattr(torch.cuda, "Stream", Stream)
+    monkeypatch.setattr(torch.cuda, "current_stream", Stream)
+    monkeypatch.setattr(torch.cuda, "stream", lambda stream: contextlib.nullcontext())
+    monkeypatch.setattr(torch.cuda, "CUDAGraph", object)
+    monkeypatch.setattr(torch.cuda, "graph", graph)
+    moving = torch.zeros(1, 3, 8, 8)
+    code = StyleTargets(*[torch.zeros(1, 4, 1, 1)] * 12)
+    _Graph(lambda m, c: m + 1.0, moving, code)
+    assert captured["stream"] is not None and captured["stream"].device == moving.device

@@ -68,7 +68,10 @@ class Actor(nn.Module):
         return self.modulate(self.encoder.style_features(style))
 
     def modulate(self, feats: StyleFeatures) -> StyleCode:
-        """The style code from the encoder's style features: adds the modulation vectors."""
+        """The style code from the encoder's style features: adds the modulation vectors.
+
+        :param feats: :meth:`Encoder.style_features` of ``N`` images
+        """
         return StyleCode(
             **vars(feats),
             w1=self.mod_weight1(feats.x1),  # N x 64 x 1 x 1
@@ -116,7 +119,13 @@ class Actor(nn.Module):
     def act_on_features(
         self, x2: torch.Tensor, deterministic: bool = True, generator: torch.Generator | None = None
     ) -> torch.Tensor:
-        """:meth:`act` from the encoder's content features ``x2`` (``N x 64 x H/4 x W/4``), e.g. computed in tiles."""
+        """:meth:`act` from the encoder's content features, e.g. computed in tiles.
+
+        :param x2: :meth:`Encoder.content` of the moving image, ``N x 64 x H/4 x W/4``
+        :param deterministic: take the mean action
+        :param generator: random source for sampling
+        :return: ``N x 64 x H/4 x W/4``
+        """
         mean, logvar = self.head(x2, with_logvar=not deterministic)
         return mean if logvar is None else sample_action(mean, logvar, generator)
 
@@ -147,6 +156,9 @@ def log_density(action: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) 
 def action_log_prob(action: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """Log-density of ``action`` under ``Normal(mean, exp(logvar))``, summed per sample.
 
+    :param action: ``N x 64 x h x w``
+    :param mean: same shape
+    :param logvar: same shape
     :return: ``N``
     """
     return log_density(action, mean, logvar).flatten(1).sum(dim=1)

@@ -62,6 +62,7 @@ class Builder(nn.Module):
         """The quarter-resolution part: AdaIN on whole-image statistics and the residual blocks.
 
         :param action: ``N x 64 x H/4 x W/4``
+        :param style_code: as in :meth:`forward`
         :return: ``N x 64 x H/4 x W/4``
         """
         s = style_code.targets()
@@ -73,6 +74,7 @@ class Builder(nn.Module):
         """The upsampling part (local: it can run in tiles).
 
         :param g: ``N x 64 x H/4 x W/4`` from :meth:`transform`
+        :param style_code: as in :meth:`forward` (only its modulation vectors are read)
         :return: ``N x 3 x H x W``, unclamped
         """
         s = style_code

@@ -74,9 +74,8 @@ class TwinCritic(nn.Module):
     def forward(
         self, moving: torch.Tensor, style: torch.Tensor, action: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """:return: ``(q1, q2)``, each ``N x 1``"""
-        return self.q1(moving, style, action), self.q2(moving, style, action)
+        """Both estimates (arguments as :meth:`QNet.forward`).
 
-    def min_q(self, moving: torch.Tensor, style: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
-        """Elementwise minimum of the two estimates, ``N x 1``."""
-        return torch.min(*self(moving, style, action))
+        :return: ``(q1, q2)``, each ``N x 1``
+        """
+        return self.q1(moving, style, action), self.q2(moving, style, action)

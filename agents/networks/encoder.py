@@ -171,7 +171,12 @@ class Encoder(nn.Module):
         return self.finish(*self.stages(x, style), style=style)
 
     def finish(self, x1_2: torch.Tensor, x1_3: torch.Tensor, style: bool = True) -> list[torch.Tensor]:
-        """What follows :meth:`stages` (residual blocks, and the modulators in style mode): as :meth:`forward`."""
+        """What follows :meth:`stages` (residual blocks, and the modulators in style mode): as :meth:`forward`.
+
+        :param x1_2: ``N x 32 x H/2 x W/2`` from :meth:`stages`
+        :param x1_3: ``N x 64 x H/4 x W/4`` from :meth:`stages`
+        :param style: the mode :meth:`stages` ran in
+        """
         x1 = self.res1(x1_3)  # 64 x H/4 x W/4
         x2 = self.res2(x1)  # 64 x H/4 x W/4
         if not style:
@@ -190,5 +195,9 @@ class Encoder(nn.Module):
         return StyleFeatures(*self.forward(x, style=True))
 
     def style_features_from(self, x1_2: torch.Tensor, x1_3: torch.Tensor) -> StyleFeatures:
-        """Style mode from the outputs of :meth:`stages` (style mode), e.g. computed in tiles."""
+        """Style mode from the outputs of :meth:`stages` (style mode), e.g. computed in tiles.
+
+        :param x1_2: ``N x 32 x H/2 x W/2``
+        :param x1_3: ``N x 64 x H/4 x W/4``
+        """
         return StyleFeatures(*self.finish(x1_2, x1_3, style=True))
