@@ -10,6 +10,7 @@ Both carry metadata (:data:`FORMAT_KEY`) that :mod:`agents.onnx_runtime` checks.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import warnings
@@ -114,7 +115,7 @@ def export_onnx(actor: Actor, builder: Builder, path: str | os.PathLike, example
     if forms:
         raise ValueError(f"these networks run in CPU forms ({', '.join(forms)}), which do not trace: export the "
                          "plain networks, e.g. agents.release.load_checkpoint(FILE)[:2]")
-    actor, builder = actor.cpu().eval(), builder.cpu().eval()
+    actor, builder = copy.deepcopy(actor).cpu().eval(), copy.deepcopy(builder).cpu().eval()  # the caller's stay as they are
     meta = {FORMAT_KEY: FORMAT_VERSION, MODEL_KEY: model_id(actor, builder)}
     image = torch.rand(1, 3, example_size, example_size)
     spatial = {2: "height", 3: "width"}

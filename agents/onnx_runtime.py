@@ -7,6 +7,7 @@ the mean action at full strength is exported. Needs onnxruntime (the ``onnx`` ex
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -129,7 +130,7 @@ def compare_with_torch(runner: OnnxStylizer, actor: Any, builder: Any, size: int
     """
     generator = torch.Generator().manual_seed(seed)
     content, style = torch.rand(2, 1, 3, size, size, generator=generator)
-    actor, builder = actor.cpu().eval(), builder.cpu().eval()
+    actor, builder = copy.deepcopy(actor).cpu().eval(), copy.deepcopy(builder).cpu().eval()  # the caller's stay as they are
     with torch.no_grad():
         reference = actor.encode_style(pad_to_multiple(style, min_side=MIN_SIDE)).targets()  # padded as the runner does
         padded = pad_to_multiple(content, min_side=MIN_SIDE)

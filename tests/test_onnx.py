@@ -84,6 +84,15 @@ def test_export_refuses_a_stylizers_cpu_forms(tmp_path: Path) -> None:
     assert not any(tmp_path.iterdir())
 
 
+def test_export_and_compare_leave_the_callers_networks_as_they_were(exported: Path, tmp_path: Path) -> None:
+    """Exporting from networks in training (or on a GPU) must not switch them to eval mode or the CPU."""
+    actor, builder, _ = load_checkpoint(default_checkpoint())
+    actor.train(), builder.train()
+    export_onnx(actor, builder, tmp_path / "model.onnx", example_size=32)
+    compare_with_torch(OnnxStylizer(exported), actor, builder, size=32)
+    assert actor.training and builder.training
+
+
 def test_export_never_replaces_a_file_not_named_onnx(tmp_path: Path, capsys) -> None:
     photo = tmp_path / "photo.jpg"
     photo.write_bytes(b"my photo")
