@@ -71,8 +71,9 @@ class Stylizer:
         (default): 128 (512-pixel tiles) on the CPU, 0 (every image whole) on CUDA
     :param cuda_graphs: replay deterministic steps from CUDA graphs (:mod:`agents.cuda_step`),
         for images that fit one tile; None (default): on CUDA only
-    :param bf16: bfloat16 autocast inside the CUDA-graph step (off by default; see the README
-        for when its outputs stay within 2/255 of fp32)
+    :param bf16: bfloat16 autocast inside the CUDA-graph step (off by default; CUDA only, and not
+        with ``cuda_graphs=False``; ``scripts/bench_stylize.py --device cuda`` prints how far it
+        moves step 10)
 
     The modules are moved to ``device`` and put in eval mode. On the CPU the stylizer runs the
     slowest layers in their CPU forms (:func:`~agents.networks.cpu_forms.cpu_actor` and
@@ -91,6 +92,8 @@ class Stylizer:
         cuda_graphs: bool | None = None,
         bf16: bool = False,
     ) -> None:
+        if bf16 and cuda_graphs is False:
+            raise ValueError("bf16 autocast runs inside the CUDA-graph step: it needs cuda_graphs (None or True)")
         self.device = resolve_device(device)
         on_cuda = self.device.type == "cuda"
         channels_last = on_cuda if channels_last is None else channels_last

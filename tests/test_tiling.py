@@ -119,6 +119,8 @@ def test_cuda_fast_path_selected_on_cuda_only() -> None:
     assert cpu.graphed is None and cpu.tiler.tile == 128 and not cpu.channels_last
     with pytest.raises(ValueError, match="CUDA only"):
         Stylizer.default("cpu", cuda_graphs=True)
+    with pytest.raises(ValueError, match="needs cuda_graphs"):
+        Stylizer.default("cpu", cuda_graphs=False, bf16=True)
     if not torch.cuda.is_available():
         pytest.skip("no CUDA here: the graphed step's agreement with the eager one is checked on a GPU")
     torch.manual_seed(0)
