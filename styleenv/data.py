@@ -190,19 +190,9 @@ class ImageSource:
     def __repr__(self) -> str:
         return f"ImageSource({self.description})"
 
-    @property
-    def is_procedural(self) -> bool:
-        """Whether this is the built-in procedural set."""
-        return self.description.startswith("built-in procedural")
-
     def name(self, index: int) -> str:
         """A short label for image ``index`` (file name, or e.g. ``procedural-style-3``)."""
         return self._names[index]
-
-    def path(self, index: int) -> Path | None:
-        """The file of image ``index``, or ``None`` for an in-memory image."""
-        item = self._items[index]
-        return item if isinstance(item, Path) else None
 
     def get(self, index: int) -> Image.Image:
         """Image ``index`` at full size, as RGB (files are decoded on every call).
@@ -224,21 +214,13 @@ class ImageSource:
         """A uniformly random index into the pool."""
         return int(rng.integers(0, len(self._items)))
 
-    def sample_crop(self, rng: np.random.Generator, load_size: int | None = 512, crop_size: int = 256) -> np.ndarray:
-        """A random image of the pool, resized to ``load_size`` square and randomly cropped (the paper's crop).
-
-        The same generator state gives the same image and crop.
+    def sample_named_crop(self, rng: np.random.Generator, load_size: int | None = 512, crop_size: int = 256) -> tuple[np.ndarray, str]:
+        """A random image of the pool, resized to ``load_size`` square and randomly cropped (the
+        paper's crop), and its name. The same generator state gives the same image and crop.
 
         :param rng: source of randomness (image choice, then crop position)
         :param load_size: side length to resize to before cropping (``None``: keep the size)
         :param crop_size: side length of the crop
-        :return: ``(3, crop_size, crop_size)`` uint8
-        """
-        return self.sample_named_crop(rng, load_size, crop_size)[0]
-
-    def sample_named_crop(self, rng: np.random.Generator, load_size: int | None = 512, crop_size: int = 256) -> tuple[np.ndarray, str]:
-        """:meth:`sample_crop` and the name of the image it was cut from (same draws).
-
         :return: ``(3, crop_size, crop_size)`` uint8 and the image's :meth:`name`
         """
         while True:

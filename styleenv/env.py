@@ -56,15 +56,17 @@ class StyleTransferEnv(gym.Env):
     ``moving_0`` is the content image. Pairs are drawn uniformly from the content and style
     sources; each image is resized to ``load_size`` x ``load_size`` and a random
     ``image_size`` crop is taken (the paper's 512 -> 256). ``reset(options={"content": c,
-    "style": s})`` pins either or both images instead (a path, PIL image, array or tensor):
-    its shorter side is resized to ``image_size`` and the centre square is kept, so an image
-    already of that size passes unchanged.
+    "style": s})`` pins either or both images instead (a path, PIL image, array or tensor, or
+    an int index into the env's own pool): its shorter side is resized to ``image_size`` and
+    the centre square is kept, so an image already of that size passes unchanged. Other
+    option keys raise a ``ValueError``.
 
     ## Episode End
 
-    Registered with ``max_episode_steps=10`` (truncation after 10 steps). With
-    ``success_threshold`` set, the episode terminates once the style loss falls below it,
-    and that step's reward gets ``success_bonus`` added. Off by default.
+    Registered with ``max_episode_steps=10``: ``gymnasium.make`` truncates after 10 steps (the
+    class itself never truncates). With ``success_threshold`` set, the episode terminates once
+    the style loss falls below it, and that step's reward gets ``success_bonus`` added. Off by
+    default.
 
     ## Info
 
@@ -144,28 +146,19 @@ class StyleTransferEnv(gym.Env):
         super().reset(seed=seed)
         self.batch.start([0], [self.np_random], options)
         self._started = True
-        return self._observation(), {"step": 0, **self._names()}
+        return self._observation(), self.batch.reset_info(0)
 
     def step(self, action: np.ndarray):
         if not self._started:
             raise RuntimeError("call reset() before step()")
         out = self.batch.step(check_action(action, self.action_space.shape)[None])
-        info = {k: float(out[k][0]) for k in ("style_loss", "content_loss", "content_loss_previous")}
-        info["step"] = int(self.batch.steps[0])
-        if self.success_threshold is not None:
-            info["is_success"] = bool(out["is_success"][0])
-        if self.observe_content:
-            info.update(self._names())
+        info = self.batch.step_info(out, 0, 0)
         return self._observation(), float(out["reward"][0]), bool(out["terminated"][0]), False, info
 
     def render(self) -> np.ndarray | None:
         if self.render_mode != "rgb_array" or not self._started:
             return None
         return self.batch.frame(0)  # (H, 3W + 8, 3)
-
-    def _names(self) -> dict[str, str]:
-        content, style = self.batch.names[0]
-        return {"content_name": content, "style_name": style}
 
     def _observation(self) -> dict[str, np.ndarray]:
         return {k: v[0] for k, v in self.batch.observation().items()}
@@ -192,7 +185,13 @@ class StyleTransferV1Env(StyleTransferEnv):
 
 
 def check_arguments(image_size: int, load_size: int | None, render_mode: str | None, modes: list[str]) -> None:
-    """Refuse bad construction arguments (shared by the single and the vector env) with a ``ValueError``."""
+    """Refuse bad construction arguments (shared by the single and the vector env) with a ``ValueError``.
+
+    :param image_size: side of the state images (at least 16)
+    :param load_size: side before the random crop (None, or at least ``image_size``)
+    :param render_mode: None or one of ``modes``
+    :param modes: the env's render modes
+    """
     if image_size < 16:
         raise ValueError(f"image_size must be at least 16 pixels, got {image_size}")
     if render_mode not in (None, *modes):

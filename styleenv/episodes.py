@@ -74,8 +74,12 @@ class EpisodeBatch:
         :param rows: the episodes to start
         :param rngs: per row, the generator its pair is drawn from (content, then style)
         :param options: ``{"content": ..., "style": ...}`` pins either image in every row
+        :raises ValueError: an option other than ``content`` and ``style``
         """
         options = options or {}
+        unknown = sorted(set(options) - {"content", "style"}, key=str)
+        if unknown:
+            raise ValueError(f"reset options may be 'content' and 'style', got {unknown[0]!r}")
         pairs = [self._pair(rng, options) for rng in rngs]
         index = torch.as_tensor(list(rows), dtype=torch.long, device=self.device)
         content = torch.from_numpy(np.stack([p[0] for p in pairs])).to(self.device)  # (K, 3, H, W)
@@ -104,8 +108,8 @@ class EpisodeBatch:
         :param actions: images in [0, 1], ``(N, 3, H, W)`` float (numpy or torch on any device);
             the rows not stepped are ignored
         :param rows: the episodes to step
-        :return: per stepped row, the reward terms (:data:`styleenv.reward.TERMS`), ``terminated``
-            and ``is_success`` (style loss below the threshold), numpy ``(K,)``
+        :return: per stepped row, the reward terms (:meth:`styleenv.reward.Reward.__call__`),
+            ``terminated`` and ``is_success`` (style loss below the threshold), numpy ``(K,)``
         """
         images = check_action(actions, (self.num, *self.moving.shape[1:]))
         images = torch.as_tensor(images, device=self.device)
@@ -128,6 +132,33 @@ class EpisodeBatch:
             out["reward"] = out["reward"] + self.success_bonus * success
         self.steps[list(range(self.num)) if all_rows else list(rows)] += 1
         return out | {"terminated": success, "is_success": success}
+
+    def reset_info(self, row: int) -> dict[str, Any]:
+        """The info of episode ``row`` at its start: ``step`` 0 and the names of its pair.
+
+        :param row: the episode
+        """
+        return {"step": 0, **self._names(row)}
+
+    def step_info(self, out: dict[str, np.ndarray], n: int, row: int) -> dict[str, Any]:
+        """The info of episode ``row`` after a step: its losses, ``step``, ``is_success`` (with a
+        threshold) and, with the content observed (v1), the names of its pair.
+
+        :param out: what :meth:`step` returned
+        :param n: the episode's position among the rows stepped
+        :param row: the episode
+        """
+        info: dict[str, Any] = {k: float(out[k][n]) for k in ("style_loss", "content_loss", "content_loss_previous")}
+        info["step"] = int(self.steps[row])
+        if self.success_threshold is not None:
+            info["is_success"] = bool(out["is_success"][n])
+        if self.observe_content:
+            info.update(self._names(row))
+        return info
+
+    def _names(self, row: int) -> dict[str, str]:
+        content, style = self.names[row]
+        return {"content_name": content, "style_name": style}
 
     def observation(self) -> dict[str, np.ndarray]:
         """Every episode's observation, numpy uint8 ``(N, 3, H, W)`` per key (copies)."""

@@ -21,9 +21,6 @@ from styleenv.vgg import STYLE_TAPS, LossNetwork
 #: Pixels per loss-network pass on the CPU (8 images of 64 px; see :meth:`Reward._features`).
 CPU_PASS_PIXELS = 8 * 64 * 64
 
-#: What the reward reports per episode, each ``(N,)``.
-TERMS = ("style_loss", "content_loss", "content_loss_previous", "reward")
-
 
 def check_action(action: Any, shape: tuple[int, ...]) -> np.ndarray | torch.Tensor:
     """An image action as float32 in [0, 1], or a one-line ``ValueError``.
@@ -122,7 +119,8 @@ class Reward:
 
         :param moving: the new moving images, uint8 ``(N, 3, H, W)``
         :param targets: the episodes' targets
-        :return: :data:`TERMS`, each ``(N,)`` on the loss network's device
+        :return: ``style_loss``, ``content_loss``, ``content_loss_previous`` and ``reward``, each
+            ``(N,)`` on the loss network's device
         """
         feats = self._features(moving)
         style = losses.style_loss_from_stats(losses.style_stats(feats), targets.style_stats, per_sample=True)

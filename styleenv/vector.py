@@ -137,7 +137,7 @@ class StyleTransferVectorEnv(VectorEnv):
         self._started = True
         infos: dict[str, Any] = {}
         for i in rows:
-            infos = self._add_info(infos, self._reset_info(i), i)
+            infos = self._add_info(infos, self.batch.reset_info(i), i)
         return self.batch.observation(), infos
 
     def step(self, actions: Any):
@@ -157,7 +157,7 @@ class StyleTransferVectorEnv(VectorEnv):
             rewards[rows], terminated[rows] = out["reward"], out["terminated"]
             if self.max_episode_steps is not None:
                 truncated[rows] = self.batch.steps[rows] >= self.max_episode_steps
-            stepped = {i: self._step_info(out, n, i) for n, i in enumerate(rows)}
+            stepped = {i: self.batch.step_info(out, n, i) for n, i in enumerate(rows)}
         self._done = terminated | truncated
         ended = np.flatnonzero(self._done).tolist() if self.autoreset_mode == AutoresetMode.SAME_STEP else []
         infos: dict[str, Any] = {}
@@ -172,7 +172,7 @@ class StyleTransferVectorEnv(VectorEnv):
         if restart:
             self._start(restart, None)
             for i in restart:
-                infos = self._add_info(infos, self._reset_info(i), i)
+                infos = self._add_info(infos, self.batch.reset_info(i), i)
         return self.batch.observation(), rewards, terminated, truncated, infos
 
     def render(self) -> tuple[np.ndarray, ...] | None:
@@ -193,23 +193,6 @@ class StyleTransferVectorEnv(VectorEnv):
 
     def _start(self, rows: list[int], options: dict[str, Any] | None) -> None:
         self.batch.start(rows, [self._rngs[i] for i in rows], options)
-
-    def _names(self, row: int) -> dict[str, str]:
-        content, style = self.batch.names[row]
-        return {"content_name": content, "style_name": style}
-
-    def _reset_info(self, row: int) -> dict[str, Any]:
-        return {"step": 0, **self._names(row)}
-
-    def _step_info(self, out: dict[str, np.ndarray], n: int, row: int) -> dict[str, Any]:
-        """The single env's step info of ``row`` (the ``n``-th stepped)."""
-        info: dict[str, Any] = {k: float(out[k][n]) for k in ("style_loss", "content_loss", "content_loss_previous")}
-        info["step"] = int(self.batch.steps[row])
-        if self.success_threshold is not None:
-            info["is_success"] = bool(out["is_success"][n])
-        if self.observe_content:
-            info.update(self._names(row))
-        return info
 
 
 class StyleTransferV1VectorEnv(StyleTransferVectorEnv):

@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from styleenv.files import atomic_write, temporary_name
 from styleenv.images import ImageLike, load_image
+from styleenv.pixels import fit_max_side
 
 Colour = tuple[int, int, int]
 
@@ -281,11 +282,7 @@ class SequenceFolder:
             shutil.rmtree(self.staging, ignore_errors=True)
 
     def _gif_frame(self, img: Image.Image) -> Image.Image:
-        if max(img.size) > self.gif_side:
-            scale = self.gif_side / max(img.size)
-            img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
-                             Image.Resampling.LANCZOS)
-        return gif_frame(img)
+        return gif_frame(fit_max_side(img, self.gif_side))
 
     def add(self, step: int, img: ImageLike) -> None:
         """Write step ``step``'s image (:func:`step_name`)."""

@@ -14,6 +14,10 @@ from styleenv.data import ImageSource
 from styleenv.images import ImageLoadError
 
 
+def _crop(src: ImageSource, rng: np.random.Generator, load_size, crop_size) -> np.ndarray:
+    return src.sample_named_crop(rng, load_size, crop_size)[0]
+
+
 def _write(path, seed: int, size=(24, 16)):
     path.parent.mkdir(parents=True, exist_ok=True)
     arr = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
@@ -36,7 +40,6 @@ def test_folder_is_searched_recursively(folder):
     assert len(src) == 3
     assert [src.name(i) for i in range(3)] == ["a.png", "c.Png", "b.JPG"]  # sorted by relative path
     assert src.get(0).mode == "RGB" and src.get(0).size == (24, 16)
-    assert not src.is_procedural
     assert "3 style images" in repr(src)
 
 
@@ -96,12 +99,12 @@ def test_truncated_file_found_at_use_names_the_file(tmp_path):
     rng = np.random.default_rng(0)
     with pytest.warns(UserWarning, match="cut.jpg"):
         for _ in range(10):
-            skipping.sample_crop(rng, load_size=32, crop_size=16)
+            _crop(skipping, rng, load_size=32, crop_size=16)
     assert len(skipping) == 1
 
     alone = ImageSource([tmp_path / "cut.jpg"], skip_bad_images=True)  # the last image goes too
     with pytest.warns(UserWarning), pytest.raises(ImageLoadError, match="cut.jpg.*no readable content image is left"):
-        alone.sample_crop(rng, load_size=32, crop_size=16)
+        _crop(alone, rng, load_size=32, crop_size=16)
 
 
 def test_oversized_file_is_refused(tmp_path):
@@ -110,26 +113,26 @@ def test_oversized_file_is_refused(tmp_path):
         ImageSource(tmp_path, max_pixels=500)
 
 
-def test_sample_crop_shape_and_seeding(folder):
+def test_sample_named_crop_shape_and_seeding(folder):
     src = ImageSource(folder)
-    first = [src.sample_crop(np.random.default_rng(3), load_size=32, crop_size=16) for _ in range(2)]
+    first = [_crop(src, np.random.default_rng(3), load_size=32, crop_size=16) for _ in range(2)]
     assert first[0].shape == (3, 16, 16) and first[0].dtype == np.uint8
     assert np.array_equal(first[0], first[1])
     rng_a, rng_b = np.random.default_rng(11), np.random.default_rng(11)
-    seq_a = [src.sample_crop(rng_a, 32, 16) for _ in range(6)]
+    seq_a = [_crop(src, rng_a, 32, 16) for _ in range(6)]
     fresh = ImageSource(folder)  # a new pool (empty cache) gives the same stream
-    seq_b = [fresh.sample_crop(rng_b, 32, 16) for _ in range(6)]
+    seq_b = [_crop(fresh, rng_b, 32, 16) for _ in range(6)]
     assert all(np.array_equal(a, b) for a, b in zip(seq_a, seq_b))
     rng_c = np.random.default_rng(12)
-    seq_c = [src.sample_crop(rng_c, 32, 16) for _ in range(6)]
+    seq_c = [_crop(src, rng_c, 32, 16) for _ in range(6)]
     assert not all(np.array_equal(a, c) for a, c in zip(seq_a, seq_c))
 
 
 def test_tiny_images_are_upscaled_for_the_crop(tmp_path):
     _write(tmp_path / "tiny.png", 0, size=(5, 3))
     src = ImageSource(tmp_path)
-    assert src.sample_crop(np.random.default_rng(0), load_size=8, crop_size=16).shape == (3, 16, 16)
-    assert src.sample_crop(np.random.default_rng(0), load_size=None, crop_size=16).shape == (3, 16, 16)
+    assert _crop(src, np.random.default_rng(0), load_size=8, crop_size=16).shape == (3, 16, 16)
+    assert _crop(src, np.random.default_rng(0), load_size=None, crop_size=16).shape == (3, 16, 16)
 
 
 def test_in_memory_list_and_single_images(folder):
@@ -138,7 +141,7 @@ def test_in_memory_list_and_single_images(folder):
     tensor = torch.rand(3, 9, 9)
     src = ImageSource([pil, arr, tensor, folder / "a.png"])
     assert len(src) == 4
-    assert src.path(0) is None and src.path(3) == folder / "a.png"
+    assert [src.name(i) for i in (0, 3)] == ["content-0", "a.png"]
     assert np.array_equal(np.asarray(src.get(1)), arr)
     assert len(ImageSource(arr)) == 1
     assert len(ImageSource(folder / "a.png")) == 1
@@ -168,12 +171,12 @@ def test_pinned(folder):
 def test_procedural_fallback_warns_and_is_deterministic():
     with pytest.warns(UserWarning, match="procedural"):
         src = ImageSource(None, kind="style", procedural_count=3, procedural_size=32)
-    assert len(src) == 3 and src.is_procedural
+    assert len(src) == 3 and "procedural" in repr(src)
     assert src.name(2) == "procedural-style-2"
     with pytest.warns(UserWarning):
         again = ImageSource(None, kind="style", procedural_count=3, procedural_size=32)
-    a = src.sample_crop(np.random.default_rng(5), load_size=32, crop_size=16)
-    b = again.sample_crop(np.random.default_rng(5), load_size=32, crop_size=16)
+    a = _crop(src, np.random.default_rng(5), load_size=32, crop_size=16)
+    b = _crop(again, np.random.default_rng(5), load_size=32, crop_size=16)
     assert np.array_equal(a, b)
     with pytest.warns(UserWarning):
         content = ImageSource(None, kind="content", procedural_count=3, procedural_size=32)
@@ -190,22 +193,22 @@ def test_cache_stays_within_budget(folder):
     src = ImageSource(folder, cache_mb=32 * 32 * 3 * 2 / (1024 * 1024))  # room for two 32 px images
     rng = np.random.default_rng(0)
     for _ in range(20):
-        src.sample_crop(rng, load_size=32, crop_size=16)
+        _crop(src, rng, load_size=32, crop_size=16)
     assert len(src._cache) <= 2
     assert src._cache_bytes <= 32 * 32 * 3 * 2
 
 
 def test_pickles(folder):
     src = ImageSource(folder)
-    src.sample_crop(np.random.default_rng(0), 32, 16)
+    _crop(src, np.random.default_rng(0), 32, 16)
     copy = pickle.loads(pickle.dumps(src))
     assert len(copy) == len(src)
-    assert np.array_equal(copy.sample_crop(np.random.default_rng(1), 32, 16), src.sample_crop(np.random.default_rng(1), 32, 16))
+    assert np.array_equal(_crop(copy, np.random.default_rng(1), 32, 16), _crop(src, np.random.default_rng(1), 32, 16))
 
 
 def test_real_style_folder(shared):
     """The shared style paintings: the cheap construction check passes and crops come out."""
     src = ImageSource(shared / "data" / "style", kind="style")
     assert len(src) == 60
-    crop = src.sample_crop(np.random.default_rng(0), load_size=128, crop_size=64)
+    crop = _crop(src, np.random.default_rng(0), load_size=128, crop_size=64)
     assert crop.shape == (3, 64, 64) and crop.std() > 0

@@ -104,6 +104,11 @@ def test_pinned_index_must_be_in_the_pool(env):
             env.reset(seed=0, options={"content": bad})
 
 
+def test_unknown_reset_options_raise(env):
+    with pytest.raises(ValueError, match="'styles'"):
+        env.reset(seed=0, options={"styles": 0})  # not silently ignored: the pair would not be pinned
+
+
 def test_wrong_action_shape_names_the_expected_shape(env):
     env.reset(seed=0)
     with pytest.raises(ValueError, match=rf"\(3, {SIZE}, {SIZE}\)"):

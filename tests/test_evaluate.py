@@ -263,6 +263,7 @@ def _cli(tmp_path, *extra: str) -> int:
         (("--agents", "identity", "--seed", "-1"), "--seed must be 0 or more, got -1"),
         (("--agents", "identity", "--sheet-pairs", "-1"), "--sheet-pairs must be 0 (no sheets) or more, got -1"),
         (("--agents", "identity", "--sizes", "32", "32"), "sizes must each be given once, got [32, 32]"),
+        (("--agents", "identity", "--sizes", "16"), "sizes must be at least 17 pixels, got [16]"),  # relu5_1 needs 2 x 2
         (("--agents", "identity", "--limit-contents", "0"), "--limit-contents must be at least 1, got 0"),
         (("--agents", "identity", "--report-only"), "holds no rows.csv"),
     ],
@@ -279,6 +280,12 @@ def test_settings_refuse_repeated_sizes_and_bad_limits():
         with pytest.raises(EvaluationError):
             _settings(**bad).check()
     _settings(sheet_pairs=0).check()
+
+
+def test_settings_take_the_auto_device(tmp_path, sources):
+    result = evaluate({"grey": _Grey()}, *sources, tmp_path, _settings(device="auto", limit_contents=1, limit_styles=1),
+                      plots=False, log=lambda s: None)  # fmt: skip
+    assert result.ran == 1
 
 
 def test_bad_checkpoint_is_a_one_line_error(tmp_path, capsys):

@@ -65,7 +65,7 @@ def test_max_size_3_downscales_to_3_pixels(tmp_path: Path, capsys) -> None:
 @pytest.mark.parametrize("command", [
     ["stylize", "{c}", "{s}", "--steps", "1", "--out", "{bad}"],
     ["demo", "--size", "16", "--steps", "1", "--out", "{bad}"],
-    ["evaluate", "--agents", "identity", "--sizes", "16", "--steps", "1", "--no-plots", "--out", "{bad}"],
+    ["evaluate", "--agents", "identity", "--sizes", "32", "--steps", "1", "--no-plots", "--out", "{bad}"],
     ["train", "--config", "configs/tiny.toml", "--output", "{bad}"],
 ])  # fmt: skip
 def test_unwritable_output_folder_is_one_line_exit_2(command: list[str], tmp_path: Path, capsys) -> None:

@@ -76,6 +76,11 @@ def test_ssim_matches_the_formula_on_one_window():
     assert losses.ssim_grey(grey(x), grey(y)) == pytest.approx(expected, rel=1e-9)
 
 
+def _reward(net, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+    """The env's reward of images in [0, 1]: minus the style loss over relu1_1..relu4_1, ``(N,)``."""
+    return -losses.style_loss(net(x), net(style), per_sample=True)
+
+
 def test_losses_reproduce_the_release_reference(reference):
     ref = torch.load(reference / "reference_outputs.pt", weights_only=True)
     expected = json.loads((reference / "reference_losses.json").read_text())
@@ -85,9 +90,9 @@ def test_losses_reproduce_the_release_reference(reference):
         want = expected[case]
         with torch.no_grad():
             got = {
-                "reward_of_content": [-losses.image_style_loss(net, content, style).item()],
-                "rewards": (-losses.image_style_loss(net, outs, style, per_sample=True)).tolist(),
-                "rewards_clamped": (-losses.image_style_loss(net, outs.clamp(0, 1), style, per_sample=True)).tolist(),
+                "reward_of_content": _reward(net, content, style).tolist(),
+                "rewards": _reward(net, outs, style).tolist(),
+                "rewards_clamped": _reward(net, outs.clamp(0, 1), style).tolist(),
                 "paper_content_loss": losses.paper_content_loss(net, outs, content).tolist(),
                 "paper_style_loss": losses.paper_style_loss(net, outs, style).tolist(),
             }

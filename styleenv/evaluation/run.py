@@ -29,6 +29,7 @@ import torch
 
 import styleenv
 from styleenv.data import ImageSource
+from styleenv.devices import resolve_device
 from styleenv.evaluation.metrics import PairMetrics
 from styleenv.evaluation.report import TABLE_FILE, agent_sheet, markdown_table, plot_all, save_frames
 from styleenv.evaluation.results import (
@@ -49,6 +50,8 @@ from styleenv.vgg import LossNetwork, loss_network
 
 AGENTS_FILE = "agents.json"
 RUN_FILE = "run.json"
+#: Smallest image side evaluated: the paper's metrics read relu5_1, which needs a 2 x 2 map (17 px).
+MIN_SIZE = 17
 
 
 def image_source(spec: Sequence[str | Path] | None, kind: str) -> ImageSource:
@@ -86,7 +89,7 @@ class Settings:
     :param report_steps: the steps shown in the table and the contact sheets (None:
         :func:`default_report_steps`)
     :param seed: image selection and env reset seed
-    :param device: torch device of the loss network and the env
+    :param device: torch device of the loss network and the env (``"auto"``: CUDA where available)
     :param limit_contents: evaluate this many contents (seeded draw; None: all)
     :param limit_styles: evaluate this many styles (seeded draw; None: all)
     :param sheet_pairs: pairs shown in each contact sheet (0: no sheets)
@@ -121,9 +124,8 @@ class Settings:
         bad = [k for k in self.report_steps if not 1 <= k <= self.steps]
         if bad or not self.report_steps:
             raise EvaluationError(f"report steps must lie in 1..{self.steps}, got {list(self.report_steps)}")
-        small = [s for s in self.sizes if s < 16]
-        if small or not self.sizes:
-            raise EvaluationError(f"sizes must be at least 16 pixels, got {list(self.sizes)}")
+        if not self.sizes or min(self.sizes) < MIN_SIZE:
+            raise EvaluationError(f"sizes must be at least {MIN_SIZE} pixels, got {list(self.sizes)}")
         if len(set(self.sizes)) != len(self.sizes):
             raise EvaluationError(f"sizes must each be given once, got {list(self.sizes)}")
         if self.seed < 0:
@@ -221,6 +223,7 @@ def evaluate(
     """
     settings = settings or Settings()
     settings.check()
+    device = resolve_device(settings.device)
     out = Path(out)
     csv_path = out / ROWS_FILE
     rows = read_results(out) if settings.report_only else read_rows(csv_path)
@@ -229,7 +232,6 @@ def evaluate(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise EvaluationError(f"cannot create output folder {out}: {err.strerror}") from None
-    device = torch.device(settings.device)
     net = loss_network(device)
     if settings.pairs is None:
         c_idx = select(len(contents), settings.limit_contents, settings.seed, 0)

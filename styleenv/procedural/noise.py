@@ -7,6 +7,11 @@ from PIL import Image
 
 
 def check_arguments(seed: int, size: int) -> None:
+    """Refuse a negative seed or a side under 8 pixels with a ``ValueError``.
+
+    :param seed: the picture's seed
+    :param size: the picture's side length
+    """
     if int(seed) < 0:
         raise ValueError(f"seed must be non-negative, got {seed}")
     if int(size) < 8:
