@@ -20,7 +20,7 @@ from styleenv.images import (
     load_image,
     open_checked,
 )
-from styleenv.pixels import resize_random_crop, resize_shorter_center_crop, to_chw_uint8
+from styleenv.pixels import RESAMPLE, resize_random_crop, resize_shorter_center_crop, to_chw_uint8
 
 #: Number of built-in procedural images used when no data is given.
 PROCEDURAL_COUNT = 16
@@ -271,7 +271,7 @@ class ImageSource:
             return cached
         img = self.get(index)
         if side is not None and img.size != (side, side):
-            img = img.resize((side, side), Image.Resampling.BICUBIC)
+            img = img.resize((side, side), RESAMPLE)
         self._remember(key, img)
         return img
 
