@@ -3,8 +3,9 @@
 Each module in :mod:`styleenv_cli.commands` defines ``HELP`` (one line), ``add_arguments(parser)``
 and ``run(args) -> int``. A :class:`~styleenv_cli.commands.UsageError` raised by ``run`` ends the
 command with exit code 2 and one line on stderr; a file-system error (:class:`OSError`) with
-exit code 1 and one line. SIGTERM (``kill``, a job scheduler's stop) is handled as Ctrl-C: the
-command cleans up (temporary files removed, a training run saved) and exits with code 130.
+exit code 1 and one line; a warning is one line, ``styleenv COMMAND: warning: MESSAGE``. SIGTERM
+(``kill``, a job scheduler's stop) is handled as Ctrl-C: the command cleans up (temporary files
+removed, a training run saved) and exits with code 130.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import contextlib
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Iterator
 
 from styleenv import __version__
@@ -45,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        with _sigterm_as_interrupt():
+        with _sigterm_as_interrupt(), _one_line_warnings(args.command):
             return int(args._run(args) or 0)
     except UsageError as err:
         print(f"styleenv {args.command}: error: {err}", file=sys.stderr)
@@ -56,6 +58,25 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"styleenv {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+@contextlib.contextmanager
+def _one_line_warnings(command: str) -> Iterator[None]:
+    """Within the block, a warning shown on stderr is ``styleenv COMMAND: warning: MESSAGE`` (no source line).
+
+    :param command: the subcommand's name
+    """
+    previous = warnings.formatwarning
+
+    def one_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 line: str | None = None) -> str:
+        return f"styleenv {command}: warning: {message}\n"
+
+    warnings.formatwarning = one_line
+    try:
+        yield
+    finally:
+        warnings.formatwarning = previous
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -46,3 +46,14 @@ def test_demo_bad_steps_exit_2_with_one_line():
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == ["styleenv demo: error: --steps must be at least 1, got 0"]
+
+
+def test_warnings_are_one_line_naming_the_command(tmp_path):
+    proc = subprocess.run(  # the procedural images' warnings, then the bad agent's error
+        [sys.executable, "-m", "styleenv", "evaluate", "--agents", "nope", "--out", str(tmp_path / "eval")],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert "styleenv evaluate: warning: no content images were given" in lines[0]
+    assert all(line.startswith("styleenv evaluate: ") for line in lines), lines

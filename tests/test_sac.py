@@ -210,6 +210,7 @@ def test_held_back_files_follow_holdout_seed_not_the_training_seed(tmp_path):
     "learning_starts=-5", "eval_pairs=-1", "critic_hidden=0", "target_entropy=nan", "holdout_content=-2",
     "checkpoint_every=-1", "eval_every=-3", "image_every=-5", "progress=2", "learning_rate=inf",
     "generative_lr=nan", "time_limit=inf", "betas=[0.5, 1.0]", "total_steps=true", "generative_batch_size=1",
+    "ent_coef=abc", "ent_coef=auto_-1", "ent_coef=-0.5", "ent_coef=nan",
 ])  # fmt: skip
 def test_config_refuses_a_value_out_of_range_in_one_line(item):
     key = item.partition("=")[0]

@@ -81,6 +81,8 @@ def test_resume_continues_from_the_saved_step(trained):
         calls = resumed.model.policy.actor.optimizer.param_groups[0]["calls"]
         assert calls == run.model.policy.actor.optimizer.param_groups[0]["calls"]
         assert resumed.model.replay_buffer.size() >= cfg2.batch_size  # refilled: no replay.pkl was saved
+        new, old = resumed.model.replay_buffer, run.model.replay_buffer  # slot 0, row 0: each run's first episode
+        assert not (np.array_equal(new.moving[0], old.moving[0]) and np.array_equal(new.styles[0], old.styles[0]))
         learn(resumed)
     assert resumed.model.num_timesteps == 26
     assert resumed.model.policy.actor.optimizer.param_groups[0]["calls"] == calls + 6
@@ -108,6 +110,15 @@ def test_cli_bad_input_exits_2(capsys):
     assert main(["train", "--config", "configs/tiny.toml", "--set", "no_such_key=1"]) == 2
     assert "unknown config key" in capsys.readouterr().err
     assert main(["train", "--config", "/nonexistent.toml"]) == 2
+
+
+def test_cli_help_names_the_seed_of_the_held_back_pairs_and_no_sphinx_roles(capsys):
+    from styleenv_cli.main import main
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert "holdout_seed" in out and ":data:" not in out
 
 
 def test_cli_missing_data_folder_in_a_list_exits_2(tmp_path, capsys):

@@ -74,7 +74,6 @@ class StyleReplayBuffer(ReplayBuffer):
         self.handle_timeout_termination = handle_timeout_termination
         self.action_dtype = np.dtype(action_dtype)
         image = observation_space["moving"].shape  # (3, H, W)
-        self.image_shape = image
         n, e = self.buffer_size, n_envs
         slots = style_slots or self.buffer_size * n_envs // 10 + 4 * n_envs
         latent = (n, e, *action_space.shape)

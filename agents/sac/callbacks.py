@@ -30,6 +30,7 @@ from styleenv.pixels import chw_uint8_to_tensor
 from styleenv.vgg import LossNetwork
 from styleenv.visual import hstack, save_png
 
+
 class GenerativeCallback(BaseCallback):
     """Generative learning beside SAC (content + style + contrastive, uncertainty-weighted).
 
@@ -43,6 +44,7 @@ class GenerativeCallback(BaseCallback):
     :param content_cache_mb: memory budget of the content-target cache (0: recompute)
     :param content_weight: factor on the content loss before the weighting (1: the release)
     :param bf16: bfloat16 autocast for the loss network's pass over the output
+    :param verbose: SB3's verbosity level (the losses go to the logger at any level)
     """
 
     def __init__(self, net: LossNetwork, every: int = 1, batch_size: int | None = None,
@@ -128,6 +130,7 @@ class HoldoutEvalCallback(BaseCallback):
     :param eval_every: env steps between evaluations (0: start and end only)
     :param image_every: env steps between pictures (0: none)
     :param steps: steps per evaluation episode
+    :param verbose: print each evaluation's mean reward
     """
 
     def __init__(self, env: Any, pairs: list, directory: str | Path, eval_every: int, image_every: int,
@@ -228,6 +231,7 @@ class TimeLimitCallback(BaseCallback):
 
     :param minutes: wall-clock budget of ``learn``
     :param reserve: seconds to keep for the end of training (called at every step)
+    :param verbose: print the step at which the limit stopped training
     """
 
     def __init__(self, minutes: float, reserve: Callable[[], float] = lambda: 0.0, verbose: int = 0) -> None:
@@ -252,7 +256,7 @@ class TimeLimitCallback(BaseCallback):
 class TqdmCallback(BaseCallback):
     """A tqdm progress bar over env steps (SB3's own bar needs ``rich``).
 
-    Shows the latest episode reward and the entropy coefficient.
+    Shows the latest episode reward.
     """
 
     def __init__(self) -> None:

@@ -84,6 +84,7 @@ class RunCheckpointCallback(BaseCallback):
     :param every: env steps between checkpoints (0: only explicit saves)
     :param save_replay: also save the replay buffer
     :param generative: the generative callback whose counters are saved
+    :param verbose: print each checkpoint written
     """
 
     def __init__(self, directory: str | Path, every: int, save_replay: bool = False,

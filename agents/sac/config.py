@@ -8,7 +8,7 @@ import json
 import math
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +137,6 @@ class TrainConfig:
     time_limit: float = 0.0
     progress: bool = True
     skip_bad_images: bool = False
-    extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def validate(self) -> "TrainConfig":
         """Check values (:data:`RANGES`, finite numbers); raise :class:`ConfigError` with the offending key."""
@@ -153,6 +152,9 @@ class TrainConfig:
                     raise ConfigError(f"{key} {rule}, got {getattr(self, key)}")
         if not all(0 <= b < 1 for b in self.betas):
             raise ConfigError(f"betas must be two numbers from 0 to below 1, got {list(self.betas)}")
+        if not _is_ent_coef(self.ent_coef):
+            raise ConfigError(f"ent_coef must be auto, auto_X (a learned temperature starting at X > 0) or a fixed "
+                              f"number of at least 0, got {self.ent_coef!r}")
         if self.action_dtype not in ("float16", "float32"):
             raise ConfigError(f"action_dtype must be float16 or float32, got {self.action_dtype!r}")
         if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
@@ -161,7 +163,6 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
-        d.pop("extra")
         d["betas"] = list(self.betas)
         return d
 
@@ -183,7 +184,20 @@ RANGES: list[tuple[tuple[str, ...], Callable[[float], bool], str]] = [
     (("seed", "holdout_seed"), lambda v: 0 <= v < 2**32, "must be from 0 to 2**32 - 1"),
 ]  # fmt: skip
 
-_FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig) if f.name != "extra"}
+_FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
+
+
+def _is_ent_coef(value: str) -> bool:
+    """Whether ``value`` is an ``ent_coef`` SB3's SAC takes: ``auto``, ``auto_X`` with finite ``X > 0``, or
+    a finite fixed number of at least 0."""
+    if value == "auto":
+        return True
+    learned = value.startswith("auto_")
+    try:
+        number = float(value.removeprefix("auto_"))
+    except ValueError:
+        return False
+    return math.isfinite(number) and (number > 0 if learned else number >= 0)
 
 
 def _coerce(key: str, value: Any) -> Any:

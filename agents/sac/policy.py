@@ -136,7 +136,10 @@ class LatentActor(BasePolicy):
         return dict(observation_space=self.observation_space, action_space=self.action_space)
 
     def distribution(self, obs: PyTorchObs) -> tuple[th.Tensor, th.Tensor]:
-        """``(mean, logvar)`` of the raw latent, each ``(N, 64, H/4, W/4)``."""
+        """``(mean, logvar)`` of the raw latent, each ``(N, 64, H/4, W/4)``.
+
+        :param obs: ``{"moving", "style"}`` image batches (see :func:`obs_images`)
+        """
         moving, _ = obs_images(obs)
         # the head reads the moving image only; the style enters through the builder
         return self.net.head(self.net.encoder.content(moving))
@@ -151,6 +154,7 @@ class LatentActor(BasePolicy):
     def action_log_prob(self, obs: PyTorchObs) -> tuple[th.Tensor, th.Tensor]:
         """A reparameterised action (scaled units) and its per-dimension mean log-density.
 
+        :param obs: ``{"moving", "style"}`` image batches (see :func:`obs_images`)
         :return: ``(action (N, 64, h, w), log_prob (N,))``
         """
         mean, logvar = self.distribution(obs)
@@ -173,10 +177,12 @@ class LatentCritic(BaseModel):
         super().__init__(observation_space, action_space)
         self.net = TwinCritic(action_channels=action_space.shape[0], hidden=hidden)
         self.bound = float(action_space.high.flat[0])
-        self.n_critics = 2
 
     def forward(self, obs: PyTorchObs, actions: th.Tensor) -> tuple[th.Tensor, ...]:
-        """:param actions: scaled latent ``(N, 64, h, w)`` (or flattened)
+        """The twin Q values of actions.
+
+        :param obs: ``{"moving", "style"}`` image batches (see :func:`obs_images`)
+        :param actions: scaled latent ``(N, 64, h, w)`` (or flattened)
         :return: ``(q1, q2)``, each ``(N, 1)``
         """
         moving, style = obs_images(obs)
@@ -235,7 +241,6 @@ class StylePolicy(SACPolicy):
         self.generative_lr = generative_lr
         self.loss_weight_lr = loss_weight_lr
         self.critic_hidden = critic_hidden
-        self.share_features_extractor = False
         self._build(lr_schedule)
 
     def _build(self, lr_schedule: Schedule) -> None:
@@ -265,9 +270,17 @@ class StylePolicy(SACPolicy):
         self.generative_optimizer = self.optimizer_class(groups, lr=self.generative_lr, **self.optimizer_kwargs)
 
     def make_actor(self, features_extractor: Any = None) -> LatentActor:
+        """A new :class:`LatentActor` on the policy's device.
+
+        :param features_extractor: unused: kept for SB3's signature (the actor encodes its own images)
+        """
         return LatentActor(self.observation_space, self.action_space).to(self.device)
 
     def make_critic(self, features_extractor: Any = None) -> LatentCritic:
+        """A new :class:`LatentCritic` on the policy's device.
+
+        :param features_extractor: unused: kept for SB3's signature (the critic encodes its own images)
+        """
         return LatentCritic(self.observation_space, self.action_space, hidden=self.critic_hidden).to(self.device)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:

@@ -192,7 +192,8 @@ def build(config: TrainConfig, resume: bool = False, verbose: int = 0) -> Run:
     """Build (or resume) a run from a validated config; nothing is written in the run folder yet.
 
     :param config: the run's settings
-    :param resume: continue from ``<output>/checkpoints/last.zip`` where there is one
+    :param resume: continue from ``<output>/checkpoints/last.zip`` where there is one (random streams
+        seeded by ``seed`` plus the step, so that a slice does not replay the images of the first)
     :param verbose: print checkpoints and evaluations
     :raises ValueError: bad data, device, ``init`` or a damaged checkpoint (one line naming it)
     """
@@ -211,6 +212,8 @@ def build(config: TrainConfig, resume: bool = False, verbose: int = 0) -> Run:
     if resumed:
         model = load_model(last, env=env, device=device, gradient_steps=config.envs,  # `envs` may have changed
                            replay_buffer_kwargs=replay_kwargs(config))  # and `replay_on_device`
+        # SB3's load seeds the run's seed again: each slice would replay the images and noise of step 0
+        model.set_random_seed((config.seed + model.num_timesteps) % 2**32)
         if (ckpt_dir / "replay.pkl").is_file():
             load_replay(model, ckpt_dir / "replay.pkl")
     else:

@@ -4,7 +4,7 @@ Settings come from a TOML config (``--config``), then ``--set key=value`` overri
 explicit flags. ``--resume`` continues from ``<output>/checkpoints/last.zip`` (step count,
 schedule, optimizers; the replay buffer too if it was saved, else it is refilled from the
 policy) with the run's own saved ``config.json``: ``--output`` alone is enough, flags may change
-only what :data:`agents.sac.config.RESUME_KEYS` lists (budget, device, envs, data folders, logging),
+only what ``agents.sac.config.RESUME_KEYS`` lists (budget, device, envs, data folders, logging),
 and a flag that contradicts the saved run is refused, as is a folder that holds no run; a
 ``--config`` given with ``--resume`` counts as ``--set`` of each of its keys. Ctrl-C, SIGTERM (a job
 scheduler's stop, ``kill``) or ``--time-limit`` write a checkpoint and ``final.pt`` first, and so
@@ -35,8 +35,8 @@ _FLAGS = {
     "style": "style images (folder or file; default: procedural)",
     "image_size": "side of the training crops (multiple of 4)",
     "total_steps": "env steps in all (one update per step)",
-    "seed": "random seed (also picks the held-back pairs)",
-    "device": "auto, cpu or cuda",
+    "seed": "random seed of SB3 and the envs (the held-back pairs follow holdout_seed, not this)",
+    "device": "auto, cpu, cuda or cuda:N",
     "envs": "episodes stepped as one batch (one builder call and one VGG pass for all; for a GPU), each "
             "env step still one SAC and one generative update; 1: a single env",
     "output": "run folder (checkpoints, TensorBoard logs, samples, final weights)",
