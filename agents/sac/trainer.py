@@ -1,10 +1,11 @@
 """Putting it together: env, SB3 SAC with :class:`StylePolicy`, callbacks, resume, export.
 
 ``train(config)`` is what ``styleenv train`` and ``scripts/train.py`` run. A run folder holds
-``config.json``, ``tb/`` (TensorBoard), ``checkpoints/`` (``last.zip`` + ``generative.pt``
-[+ ``replay.pkl``; without it a resumed run refills its replay buffer from the policy]),
-``samples/`` (sequence pictures), ``eval.jsonl`` (held-back rewards) and ``final.pt`` (actor +
-builder and the loss weights ``p``, :func:`agents.release.save_checkpoint` format).
+``config.json``, ``tb/`` (TensorBoard logs, where the ``train`` extra is installed: without it a
+warning says so, and the run trains without them), ``checkpoints/`` (``last.zip`` +
+``generative.pt`` [+ ``replay.pkl``; without it a resumed run refills its replay buffer from the
+policy]), ``samples/`` (sequence pictures), ``eval.jsonl`` (held-back rewards) and ``final.pt``
+(actor + builder and the loss weights ``p``, :func:`agents.release.save_checkpoint` format).
 
 :func:`build` checks everything (data, device, ``init``, the checkpoint resumed from) and writes
 nothing in the run folder; :func:`learn` writes. Training that stops early keeps what is sound: an
@@ -158,6 +159,26 @@ def sac_kwargs(config: TrainConfig) -> dict[str, Any]:
     )
 
 
+#: The warning of a run without TensorBoard logs.
+NO_TENSORBOARD = ("tensorboard is not installed: this run writes no TensorBoard logs (tb/); "
+                  "pip install 'styleenv[train]' for them")
+
+
+def tensorboard_folder(directory: Path) -> str | None:
+    """The run's TensorBoard folder ``<output>/tb`` for SB3, or None (with a warning) where
+    tensorboard is not installed: SB3 then refuses a ``tensorboard_log``, and the run logs as SB3
+    does without one.
+
+    :param directory: the run folder
+    """
+    try:
+        import torch.utils.tensorboard  # noqa: F401  (what SB3 writes TensorBoard logs with)
+    except ImportError:
+        warnings.warn(NO_TENSORBOARD, stacklevel=2)
+        return None
+    return str(directory / "tb")
+
+
 #: The advice that ends an error about a bad ``init`` file.
 INIT_HINT = "pass a checkpoint saved by styleenv (a run's final.pt) or the released model's folder"
 
@@ -209,6 +230,7 @@ def build(config: TrainConfig, resume: bool = False, verbose: int = 0) -> Run:
     eval_env = make_env(config, _first(config.content), _first(config.style), device)  # pinned pairs only
     last = ckpt_dir / "last.zip"
     resumed = bool(resume and last.is_file())
+    tensorboard_log = tensorboard_folder(directory)
     if resumed:
         model = load_model(last, env=env, device=device, gradient_steps=config.envs,  # `envs` may have changed
                            replay_buffer_kwargs=replay_kwargs(config))  # and `replay_on_device`
@@ -218,12 +240,12 @@ def build(config: TrainConfig, resume: bool = False, verbose: int = 0) -> Run:
             load_replay(model, ckpt_dir / "replay.pkl")
     else:
         model = SAC(StylePolicy, env, seed=config.seed, device=device, verbose=0,
-                    tensorboard_log=str(directory / "tb"), **sac_kwargs(config))
+                    tensorboard_log=tensorboard_log, **sac_kwargs(config))
         if config.init:
             init_networks(model, config.init, device)
     if not isinstance(model.policy, StylePolicy):
         raise ValueError(f"{last}: not a StylePolicy model")
-    model.tensorboard_log = str(directory / "tb")
+    model.tensorboard_log = tensorboard_log  # a resumed model holds the one it was saved with
     actor, builder = model.policy.networks
     cpu_channels_last(model.policy)
     bind_env(env, actor, builder)
