@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from PIL import Image
 
 from styleenv_cli.main import main
@@ -57,3 +58,16 @@ def test_warnings_are_one_line_naming_the_command(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert "styleenv evaluate: warning: no content images were given" in lines[0]
     assert all(line.startswith("styleenv evaluate: ") for line in lines), lines
+
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["demo", "--size", "100000", "--out", "{tmp}/out"],
+     "styleenv demo: error: --size must lie in 16..4096, got 100000"),
+    (["export", "--onnx", "{tmp}/m.onnx", "--verify-size", "100000"],
+     "styleenv export: error: --verify-size must be 0 (no check) or lie in 16..4096, got 100000"),
+])  # fmt: skip
+def test_huge_sizes_are_one_line_errors(argv, message, tmp_path, capsys):
+    assert main([a.format(tmp=tmp_path) for a in argv]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [message]
+    assert not list(tmp_path.iterdir())  # refused before anything is written

@@ -333,3 +333,10 @@ def test_release_rows_match_the_reference_sequence(tmp_path, reference, net):
         k = row["step"] - 1
         assert row["content_loss"] == pytest.approx(float(want_c[k]), rel=1e-3)
         assert row["style_loss"] == pytest.approx(float(want_s[k]), rel=1e-3)
+
+
+def test_sizes_above_the_largest_are_a_one_line_error(tmp_path, capsys):
+    assert _cli(tmp_path, "--agents", "identity", "--sizes", "32", "100000") == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "styleenv evaluate: error: sizes must be at most 4096 pixels, got [32, 100000]"]
+    assert not (tmp_path / "out").exists()

@@ -285,3 +285,47 @@ def test_train_on_three_photos_and_two_paintings(tmp_path: Path, capsys) -> None
     assert "hold back" not in err
     assert json.loads((run / "config.json").read_text())["holdout_content"] == 0
     assert main([*argv, "--overwrite", "--resume"]) == 2
+
+
+def test_train_refuses_more_threads_than_cores_on_the_command_line(tmp_path: Path, capsys) -> None:
+    import argparse
+
+    from styleenv_cli.commands.train import add_arguments, config_from_args
+
+    cores = os.cpu_count() or 1
+    run = tmp_path / "run"
+    for given, name in ((["--threads", str(cores + 1)], "--threads"), (["--set", f"threads={cores + 1}"], "threads")):
+        assert main(["train", "--config", "configs/tiny.toml", "--output", str(run), *given]) == 2
+        assert capsys.readouterr().err.strip().splitlines() == [
+            f"styleenv train: error: {name} must lie in 1..{cores} (this machine's cores), or be 0 for automatic; "
+            f"got {cores + 1}"]
+    assert not run.exists()  # refused before the run folder is made
+    config = tmp_path / "many-threads.toml"
+    config.write_text(Path("configs/tiny.toml").read_text().replace("threads = 1", f"threads = {cores + 1}"))
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert config_from_args(parser.parse_args(["--config", str(config), "--output", str(run)])).threads == cores
+    assert "is more than this machine's" in capsys.readouterr().err  # a config file's count is lowered
+
+
+def test_resume_lowers_a_saved_thread_count_to_the_cores(tmp_path: Path, capsys) -> None:
+    """A run saved on a bigger machine resumes here; a count given now is still refused."""
+    import argparse
+
+    from agents.sac.config import load_config
+    from styleenv_cli.commands import UsageError
+    from styleenv_cli.commands.train import add_arguments, config_from_args
+
+    cores = os.cpu_count() or 1
+    run = tmp_path / "run"
+    run.mkdir()
+    saved = load_config("configs/tiny.toml", {"output": str(run)}).to_dict() | {"threads": cores + 4}
+    (run / "config.json").write_text(json.dumps(saved))
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert config_from_args(parser.parse_args(["--output", str(run), "--resume"])).threads == cores
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"styleenv train: warning: threads = {cores + 4} (from a file) is more than this machine's {cores} cores; "
+        f"the run uses {cores}"]
+    with pytest.raises(UsageError, match=f"--threads must lie in 1..{cores}"):
+        config_from_args(parser.parse_args(["--output", str(run), "--resume", "--threads", str(cores + 1)]))

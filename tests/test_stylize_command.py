@@ -74,7 +74,7 @@ def test_one_pair_json(files, trained, tmp_path: Path, capsys) -> None:
     (pair,) = summary["pairs"]
     assert pair["size"] == [45, 33]
     assert [s["step"] for s in pair["steps"]] == [1, 2, 3]
-    written = [Path(s["path"]) for s in pair["steps"]] + [Path(pair["sheet"]), Path(pair["gif"])]
+    written = [Path(s["path"]) for s in pair["steps"]] + [Path(pair[k]) for k in ("sheet", "gif", "options")]
     assert sorted(written) == [p for p in all_files(out) if p.is_file()]  # exactly these, no temporaries
     for step in pair["steps"]:
         assert Image.open(step["path"]).size == (45, 33)
@@ -213,3 +213,27 @@ def test_no_model_flag_uses_the_shipped_checkpoint(files, tmp_path: Path, capsys
     summary = json.loads(stdout)
     assert summary["model"] == {"checkpoint": str(DEFAULT_CHECKPOINT)}
     assert [Path(s["path"]).is_file() for s in summary["pairs"][0]["steps"]] == [True, True]
+
+
+def test_rerun_with_other_options_is_refused_not_skipped(files, tmp_path: Path, capsys) -> None:
+    """A folder's name does not carry the model, --steps or --max-size: its options.json does."""
+    torch.manual_seed(1)
+    other = save_checkpoint(tmp_path / "other.pt", Actor(), Builder())
+    out = tmp_path / "out"
+    argv = [files["content"], files["style"], "--checkpoint", files["checkpoint"], "--steps", 1, "--out", out]
+    assert run(argv, capsys)[0] == 0
+    record = out / "cat__wave" / "options.json"
+    before = record.read_text()
+    for extra, needle in ((["--steps", 2], "--steps 1 then, 2 now"),
+                          (["--max-size", 16], "--max-size 1024 then, 16 now"),
+                          (["--checkpoint", other], f"{other.resolve()} (sha256")):
+        rc, _, err = run(argv + extra, capsys)
+        lines = err.strip().splitlines()
+        assert rc == 2 and len(lines) == 1 and lines[0].startswith("styleenv stylize: error: "), err
+        assert f"{out / 'cat__wave'}/ exists, made with other options (" in lines[0] and needle in lines[0]
+        assert "--overwrite replaces it, or --out names another folder" in lines[0]
+        assert record.read_text() == before
+    rc, stdout, err = run(argv, capsys)  # the same command again: a quick skip
+    assert rc == 0 and "skipped" in stdout + err and record.read_text() == before
+    assert run(argv + ["--steps", 2, "--overwrite"], capsys)[0] == 0
+    assert json.loads(record.read_text())["steps"] == 2

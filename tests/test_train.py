@@ -157,6 +157,8 @@ def test_sigterm_saves_a_checkpoint_that_resumes(tmp_path):
     finally:
         proc.kill()
     assert proc.returncode == 130, err
+    warned = [line for line in err.splitlines() if ": warning: " in line]  # the built-in images, said once each
+    assert len(warned) == 2 and len(set(warned)) == 2, err
     saved = json.loads((out / "checkpoints" / "last.json").read_text())["num_timesteps"]
     assert saved > 0 and (out / "final.pt").is_file()
     cfg = load_config("configs/tiny.toml", {"output": str(out), "total_steps": saved + 2})
@@ -294,10 +296,22 @@ def test_an_error_that_is_not_an_interruption_saves_nothing(trained, tmp_path, m
     def update():
         raise RuntimeError("a bug")
 
+    from agents.sac import trainer
+    from agents.sac.callbacks import TqdmCallback
+
+    bars = []
+
+    class Bar(TqdmCallback):  # SB3 skips on_training_end when learn raises: the trainer must close it
+        def _on_training_start(self) -> None:
+            super()._on_training_start()
+            bars.append(self)
+
     monkeypatch.setattr(resumed.generative, "update", update)
+    monkeypatch.setattr(trainer, "TqdmCallback", Bar)
     with pytest.raises(RuntimeError, match="a bug"):
-        learn(resumed)
+        learn(resumed, progress=True)
     assert resumed.model.num_timesteps > step and [f.read_bytes() for f in files] == before
+    assert len(bars) == 1 and bars[0].bar is None
 
 
 def test_an_image_that_fails_to_decode_mid_run_stops_with_a_checkpoint(trained, tmp_path, monkeypatch):

@@ -112,3 +112,16 @@ def test_skip_bad_leaves_out_an_unreadable_style(inputs, tmp_path: Path, capsys)
     assert rc == 0, err
     (video,) = json.loads(out)["videos"]
     assert Path(video["folder"]).name == "clip__painting-alpha0.5"
+
+
+def test_rerun_with_other_temporal_is_refused_not_skipped(inputs, tmp_path: Path, capsys) -> None:
+    argv = [inputs["clip"], inputs["style"], "--steps", 1, "--out", tmp_path]
+    assert run(argv, capsys)[0] == 0
+    rc, _, err = run(argv + ["--temporal", 0.5], capsys)
+    lines = err.strip().splitlines()
+    assert rc == 2 and len(lines) == 1 and "--temporal 0.0 then, 0.5 now" in lines[0] and "--overwrite" in lines[0], err
+    rc, out, err = run(argv, capsys)  # the same command again: a quick skip
+    assert rc == 0 and "skipped" in out
+    rc, out, err = run(argv + ["--temporal", 0.5, "--overwrite", "--json"], capsys)
+    assert rc == 0, err
+    assert json.loads(Path(json.loads(out)["videos"][0]["options"]).read_text())["temporal"] == 0.5

@@ -256,7 +256,8 @@ class TimeLimitCallback(BaseCallback):
 class TqdmCallback(BaseCallback):
     """A tqdm progress bar over env steps (SB3's own bar needs ``rich``).
 
-    Shows the latest episode reward.
+    Shows the latest episode reward. SB3 calls ``on_training_end`` only when ``learn`` returns:
+    after Ctrl-C or an error the trainer calls :meth:`close` instead.
     """
 
     def __init__(self) -> None:
@@ -277,6 +278,10 @@ class TqdmCallback(BaseCallback):
         return True
 
     def _on_training_end(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the bar, so that the lines printed after it start on a line of their own (again: nothing)."""
         if self.bar is not None:
             self.bar.close()
             self.bar = None

@@ -320,12 +320,17 @@ def learn(run: Run, progress: bool | None = None) -> Run:
     callbacks = [run.generative, run.checkpoint, run.evaluation]
     if config.time_limit > 0:  # first: its clock includes the first evaluation; the last is reserved
         callbacks.insert(0, TimeLimitCallback(config.time_limit, run.evaluation.end_seconds, verbose=1))
-    if config.progress if progress is None else progress:
-        callbacks.append(TqdmCallback())
+    bar = TqdmCallback() if (config.progress if progress is None else progress) else None
+    if bar is not None:
+        callbacks.append(bar)
     if remaining > 0:
         try:
-            model.learn(remaining, callback=CallbackList(callbacks), log_interval=config.log_interval,
-                        tb_log_name="SAC", reset_num_timesteps=not run.resumed and model.num_timesteps == 0)
+            try:
+                model.learn(remaining, callback=CallbackList(callbacks), log_interval=config.log_interval,
+                            tb_log_name="SAC", reset_num_timesteps=not run.resumed and model.num_timesteps == 0)
+            finally:  # SB3 closes the bar only when learn returns: close it before the lines below
+                if bar is not None:
+                    bar.close()
         except KeyboardInterrupt:
             save(run)
             raise

@@ -32,15 +32,25 @@ def apply_compute_arguments(args) -> str:
     """
     from styleenv.devices import resolve_device, set_threads
 
-    cores = os.cpu_count() or 1
-    if not 0 <= args.threads <= cores:
-        raise UsageError(f"--threads must lie in 1..{cores} (this machine's cores), or be 0 for automatic; got {args.threads}")
+    check_threads(args.threads)
     try:
         device = resolve_device(args.device)
     except ValueError as err:
         raise UsageError(f"--device: {err}") from None
     set_threads(args.threads or None)
     return str(device)
+
+
+def check_threads(threads: int, name: str = "--threads") -> None:
+    """Refuse a negative thread count, or more threads than this machine has cores.
+
+    :param threads: the count asked for (0: automatic)
+    :param name: how the message names it
+    :raises UsageError: the count is out of range (one line)
+    """
+    cores = os.cpu_count() or 1
+    if not 0 <= threads <= cores:
+        raise UsageError(f"{name} must lie in 1..{cores} (this machine's cores), or be 0 for automatic; got {threads}")
 
 
 def prepare_output(folder: Path, flag: str = "--out") -> bool:

@@ -4,10 +4,12 @@ For each (content, style) pair, a folder ``OUT/<content>__<style>/`` receives
 ``step-01.png`` ... (every step; zero-padded to the width of --steps, so names sort in order),
 ``sheet.png`` (content | style | the kept steps, at most 12: more are sampled evenly) and
 ``sequence.gif`` (content, then each step). CONTENT and STYLE may be image files or folders
-(all pairs run). A pair's folder is written under a temporary name and renamed when complete;
-a pair whose folder already exists is skipped (a re-run finishes an interrupted folder of
-pairs), unless --overwrite replaces it. With --skip-bad, unreadable images of a folder are
-reported and left out instead of stopping the run.
+(all pairs run). A pair's folder is written under a temporary name and renamed when complete,
+with ``options.json``: the options that made it (the model and the input files by sha256, the
+steps, the kept steps, --max-size ...). A pair whose folder already exists is skipped (a re-run
+finishes an interrupted folder of pairs) if it was made with the same options, and refused
+(one line naming what differs) if not, unless --overwrite replaces it. With --skip-bad,
+unreadable images of a folder are reported and left out instead of stopping the run.
 
 The model is the project's own trained checkpoint, shipped inside the package, unless
 --checkpoint FILE (a checkpoint saved by styleenv) or --release DIR (the folder holding the
@@ -28,7 +30,7 @@ import time
 from pathlib import Path
 
 from styleenv_cli.commands import (UsageError, add_compute_arguments, apply_compute_arguments, prepare_output,
-                                   stylize_options)
+                                   stylize_options, stylize_record)
 
 HELP = "stylise content image(s) with a style: every step as PNG, a contact sheet and a GIF"
 
@@ -54,7 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("styleenv-output"), help="output folder (default: %(default)s)")
     add_compute_arguments(parser)
     parser.add_argument("--overwrite", action="store_true",
-                        help="replace the folders of pairs already in OUT (default: skip them)")
+                        help="replace the folders of pairs already in OUT (default: skip those made with the "
+                             "same options, refuse the others)")
     parser.add_argument("--skip-bad", action="store_true",
                         help="leave out unreadable images (reported on stderr) instead of stopping")
     parser.add_argument("--json", action="store_true", help="print a JSON summary with every file written")
@@ -159,8 +162,9 @@ def _load_model(args: argparse.Namespace):
         raise UsageError(f"--device {args.device}: {str(err).splitlines()[0]}") from None
 
 
-def _run_pair(stylizer, content, styles: list, target: Path, args: argparse.Namespace, keep: list[int], bar) -> dict:
-    """Write one pair's files (a :class:`~styleenv.visual.SequenceFolder`: complete or absent)."""
+def _run_pair(stylizer, content, styles: list, target: Path, args: argparse.Namespace, keep: list[int], record: dict,
+              bar) -> dict:
+    """Write one pair's files and its record (a :class:`~styleenv.visual.SequenceFolder`: complete or absent)."""
     from styleenv.pixels import to_pil, to_uint8
     from styleenv.visual import SequenceFolder, hstack
 
@@ -171,9 +175,11 @@ def _run_pair(stylizer, content, styles: list, target: Path, args: argparse.Name
             folder.add(k, to_pil(to_uint8(x)[0]))
             bar.update(1)
         seconds = time.perf_counter() - start
+        options = stylize_record.write_record(folder.staging, record).name
         files = folder.finish(styles[0] if len(styles) == 1 else hstack(styles))
     return {"folder": files["folder"], "size": list(content.size), "seconds": round(seconds, 3),
-            "steps": files["steps"], "sheet": files["sheet"], "gif": files["gif"], "skipped": False}
+            "steps": files["steps"], "sheet": files["sheet"], "gif": files["gif"], "options": str(target / options),
+            "skipped": False}
 
 
 def _style_groups(args: argparse.Namespace) -> list[tuple[str, list[Path]]]:
@@ -209,28 +215,33 @@ def _readable_groups(groups: list, images: dict) -> list[tuple[str, list[Path]]]
     return found
 
 
-def _run_all(stylizer, images: dict, contents: list[Path], groups: list, args, keep: list[int]) -> list[dict]:
+def _pairs(contents: list[Path], groups: list, args: argparse.Namespace) -> list[tuple[Path, list[Path], Path]]:
+    """``(content, style files, output folder)`` of every pair, look by look."""
+    c_names = _names(contents, args.content)
+    return [(c, s_files, args.out / f"{c_names[c]}__{s_name}{stylize_options.name_suffix(args)}")
+            for s_name, s_files in groups for c in contents]
+
+
+def _run_all(stylizer, images: dict, pairs: list, records: dict[Path, dict], args, keep: list[int]) -> list[dict]:
     from tqdm import tqdm
 
-    c_names = _names(contents, args.content)
-    pairs = []
-    with tqdm(total=len(contents) * len(groups) * args.steps, unit="step", disable=None, desc="stylize") as bar:
-        for s_name, s_files in groups:
+    results = []
+    with tqdm(total=len(pairs) * args.steps, unit="step", disable=None, desc="stylize") as bar:
+        for c, s_files, target in pairs:
             s = str(s_files[0]) if len(s_files) == 1 else [str(p) for p in s_files]
-            for c in contents:
-                target = args.out / f"{c_names[c]}__{s_name}{stylize_options.name_suffix(args)}"
-                if target.exists() and not args.overwrite:
-                    bar.update(args.steps)
-                    pairs.append({"content": str(c), "style": s, "folder": str(target), "skipped": True})
-                    if not args.json:
-                        bar.write(f"skipped {target}/: it exists (--overwrite replaces it)")
-                    continue
-                result = _run_pair(stylizer, images[c], [images[p] for p in s_files], target, args, keep, bar)
-                pairs.append({"content": str(c), "style": s, **result})
+            if target.exists() and not args.overwrite:  # made with the same options (stylize_record)
+                bar.update(args.steps)
+                results.append({"content": str(c), "style": s, "folder": str(target), "skipped": True})
                 if not args.json:
-                    names = f"{Path(result['steps'][0]['path']).name} .. {Path(result['steps'][-1]['path']).name}"
-                    bar.write(f"wrote {target}/ ({names}, sheet.png, sequence.gif)")
-    return pairs
+                    bar.write(f"skipped {target}/: it exists (--overwrite replaces it)")
+                continue
+            result = _run_pair(stylizer, images[c], [images[p] for p in s_files], target, args, keep, records[target],
+                               bar)
+            results.append({"content": str(c), "style": s, **result})
+            if not args.json:
+                names = f"{Path(result['steps'][0]['path']).name} .. {Path(result['steps'][-1]['path']).name}"
+                bar.write(f"wrote {target}/ ({names}, sheet.png, sequence.gif)")
+    return results
 
 
 def run(args: argparse.Namespace) -> int:
@@ -249,9 +260,13 @@ def run(args: argparse.Namespace) -> int:
     stylize_options.check_masks(args, [images[c] for c in contents])
     args.device = apply_compute_arguments(args)
     stylizer = _load_model(args)
+    pairs = _pairs(contents, groups, args)
+    records = {target: stylize_record.make_record(args, c, s_files) for c, s_files, target in pairs}
+    if not args.overwrite:
+        stylize_record.check_existing(records)
     created = prepare_output(args.out)
     try:
-        pairs = _run_all(stylizer, images, contents, groups, args, keep)
+        results = _run_all(stylizer, images, pairs, records, args, keep)
     except BaseException:
         if created and args.out.is_dir() and not any(args.out.iterdir()):
             args.out.rmdir()  # leave no empty output folder behind
@@ -271,7 +286,7 @@ def run(args: argparse.Namespace) -> int:
             **stylize_options.summary(args),
             "max_size": args.max_size,
             "device": str(stylizer.device),
-            "pairs": pairs,
+            "pairs": results,
         }
         print(json.dumps(summary, indent=1))
     return 0

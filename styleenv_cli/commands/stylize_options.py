@@ -12,7 +12,7 @@ import argparse
 import math
 from pathlib import Path
 
-from styleenv_cli.commands import UsageError, prepare_output
+from styleenv_cli.commands import UsageError, prepare_output, stylize_record
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -152,12 +152,15 @@ def run_video(args: argparse.Namespace, groups: list, images: dict, load_model) 
 
     keep = sorted(set(args.keep)) if args.keep else [args.steps]
     runner = load_model(args)
+    targets = [(files, args.out / f"{_safe(args.content.stem)}__{name}{name_suffix(args)}") for name, files in groups]
+    if not args.overwrite:  # the video is read below: only the folders already there need its sha256 now
+        stylize_record.check_existing({target: stylize_record.make_record(args, args.content, files)
+                                       for files, target in targets if target.exists()})
     results = []
     created = prepare_output(args.out)
     try:
-        for name, files in groups:
-            target = args.out / f"{_safe(args.content.stem)}__{name}{name_suffix(args)}"
-            if target.exists() and not args.overwrite:
+        for files, target in targets:
+            if target.exists() and not args.overwrite:  # made with the same options (stylize_record)
                 results.append({"content": str(args.content), "style": [str(p) for p in files],
                                 "folder": str(target), "skipped": True})
                 if not args.json:
@@ -167,7 +170,9 @@ def run_video(args: argparse.Namespace, groups: list, images: dict, load_model) 
             with VideoFolder(target, keep, fps) as folder:
                 flicker = stylize_video(runner, recipe(args, [images[p] for p in files]), frames, folder,
                                         args.steps, args.temporal, args.alpha)
-                files_written = folder.finish()
+                record = stylize_record.make_record(args, args.content, files)
+                options = stylize_record.write_record(folder.staging, record).name
+                files_written = {**folder.finish(), "options": str(target / options)}
             results.append({"content": str(args.content), "style": [str(p) for p in files], "fps": fps,
                             **files_written, **flicker, "skipped": False})
             if not args.json:

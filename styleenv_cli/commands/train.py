@@ -6,10 +6,12 @@ schedule, optimizers; the replay buffer too if it was saved, else it is refilled
 policy) with the run's own saved ``config.json``: ``--output`` alone is enough, flags may change
 only what ``agents.sac.config.RESUME_KEYS`` lists (budget, device, envs, data folders, logging),
 and a flag that contradicts the saved run is refused, as is a folder that holds no run; a
-``--config`` given with ``--resume`` counts as ``--set`` of each of its keys. Ctrl-C, SIGTERM (a job
-scheduler's stop, ``kill``) or ``--time-limit`` write a checkpoint and ``final.pt`` first, and so
-does an image that fails to decode mid-run (one line names it). A run whose weights diverge (NaN)
-stops with one line; its last good checkpoint is kept.
+``--config`` given with ``--resume`` counts as ``--set`` of each of its keys. More ``threads`` than
+this machine has cores are refused from ``--threads`` or ``--set``; a count read from a file (a
+config, a resumed run's saved one) is lowered to the cores, with a warning. Ctrl-C, SIGTERM (a job scheduler's stop, ``kill``) or ``--time-limit``
+write a checkpoint and ``final.pt`` first, and so does an image that fails to decode mid-run (one
+line names it). A run whose weights diverge (NaN) stops with one line; its last good checkpoint
+is kept.
 
 Without a config the data are the built-in procedural images; ``--content``/``--style`` point at
 your folders. Evaluation pairs are held back from them (``holdout_content``/``holdout_style``;
@@ -21,12 +23,13 @@ An output folder that already holds a run is refused unless ``--resume`` continu
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import warnings
 from pathlib import Path
 
-from styleenv_cli.commands import UsageError, prepare_output
+from styleenv_cli.commands import UsageError, check_threads, prepare_output
 
 HELP = "train the RLMiniStyler agent with SB3's SAC"
 
@@ -91,10 +94,31 @@ def config_from_args(args: argparse.Namespace):
             if not saved.is_file():
                 raise UsageError(f"--output {output}: no run to resume there (no config.json); check the folder, "
                                  f"or drop --resume to start a new run")
-            return resume_config(saved, {**requested, "output": output})
-        return load_config(args.config, overrides)
+            config = resume_config(saved, {**requested, "output": output})
+        else:
+            config = load_config(args.config, overrides)
     except ConfigError as err:
         raise UsageError(str(err)) from None
+    _fit_threads(config, "threads" in overrides, "--threads" if args.threads is not None else "threads")
+    return config
+
+
+def _fit_threads(config, asked: bool, name: str) -> None:
+    """Refuse more torch threads than this machine has cores where they are typed on the command
+    line; lower a count read from a file (a config, or a resumed run's saved ``config.json`` from a
+    bigger machine) to the cores, with a one-line warning.
+
+    :param config: the run's :class:`~agents.sac.config.TrainConfig` (changed in place)
+    :param asked: whether the count was given by ``--threads`` or ``--set``
+    :param name: how the message names the count
+    :raises UsageError: a count given now exceeds the cores
+    """
+    cores = os.cpu_count() or 1
+    if not asked and config.threads > cores:
+        print(f"styleenv train: warning: threads = {config.threads} (from a file) is more than this machine's "
+              f"{cores} cores; the run uses {cores}", file=sys.stderr)
+        config.threads = cores
+    check_threads(config.threads, name)
 
 
 #: What a run writes in its folder (removed by --overwrite; nothing else there is touched).
@@ -147,8 +171,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(err)) from None
     if args.overwrite and (output / "config.json").is_file():  # every check has passed (data, device, --init)
         _remove_run(output)
-    for warning in caught:
-        print(f"styleenv train: warning: {warning.message}", file=sys.stderr)
+    for message in dict.fromkeys(str(w.message) for w in caught):  # the train and eval envs warn alike
+        print(f"styleenv train: warning: {message}", file=sys.stderr)
     print(f"{'resuming' if session.resumed else 'training'} in {session.directory} "
           f"from step {session.model.num_timesteps} to {config.total_steps}")
     try:
