@@ -13,11 +13,32 @@ SHARED = Path(os.environ.get("STYLEENV_SHARED", Path(__file__).resolve().parents
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
 
+def on_ci() -> bool:
+    """Whether the suite runs under CI (``CI=true``), where nothing it needs may be missing."""
+    return os.environ.get("CI") == "true"
+
+
+def need(module: str, extra: str) -> None:
+    """Skip the calling test (or module, at import) where an optional package is missing, except
+    under CI, which installs every extra: there its absence fails.
+
+    :param module: the package to import
+    :param extra: the styleenv extra that installs it
+    """
+    try:
+        __import__(module)
+    except ImportError:
+        message = f"{module} is missing: the {extra} extra (pip install 'styleenv[{extra}]')"
+        if on_ci():
+            pytest.fail(f"{message}, which CI installs", pytrace=False)
+        pytest.skip(message, allow_module_level=True)
+
+
 @pytest.fixture(scope="session")
 def shared() -> Path:
     """The read-only ``shared`` folder beside the checkout (reference weights, real images)."""
     if not SHARED.is_dir():
-        if os.environ.get("CI") == "true":
+        if on_ci():
             pytest.fail(f"{SHARED} is missing, and CI must have it beside the checkout")
         pytest.skip(f"{SHARED} is absent: reference checkpoints and data are not available here")
     return SHARED

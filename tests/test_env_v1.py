@@ -10,6 +10,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from conftest import need
 import styleenv
 from styleenv.env import V1_CONTENT_WEIGHT, StyleTransferV1Env
 
@@ -58,7 +59,7 @@ def test_is_success_only_with_a_threshold():
 
 
 def test_record_video_writes_an_episode(tmp_path):
-    pytest.importorskip("moviepy", reason="the video extra: pip install 'styleenv[video]'")
+    need("moviepy", "video")
     from gymnasium.wrappers import RecordVideo
 
     env = RecordVideo(gym.make(styleenv.ENV_ID_V1, image_size=SIZE, render_mode="rgb_array", max_episode_steps=3),

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import need
 from agents.adapters import SB3Agent
 from agents.baselines import IdentityAgent
 from styleenv import losses
@@ -303,7 +304,7 @@ def test_no_sheets_with_sheet_pairs_0(tmp_path, sources):
 
 
 def test_command_writes_all_outputs(tmp_path, capsys):
-    pytest.importorskip("matplotlib")
+    need("matplotlib", "plots")
     out = tmp_path / "out"
     assert main(["evaluate", "--agents", "identity", "colour", "--sizes", str(SIZE), "--steps", "2", "--limit-contents",
                  "2", "--limit-styles", "1", "--out", str(out), "--quiet"]) == 0  # fmt: skip

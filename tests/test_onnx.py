@@ -10,8 +10,10 @@ import pytest
 import torch
 from PIL import Image
 
-pytest.importorskip("onnx", reason="the onnx extra is not installed (pip install 'styleenv[onnx]')")
-pytest.importorskip("onnxruntime", reason="the onnx extra is not installed (pip install 'styleenv[onnx]')")
+from conftest import need
+
+need("onnx", "onnx")
+need("onnxruntime", "onnx")
 
 import onnx  # noqa: E402
 

@@ -10,7 +10,9 @@ import pytest
 import torch
 from PIL import Image
 
-pytest.importorskip("imageio_ffmpeg", reason="the video extra is not installed (pip install 'styleenv[video]')")
+from conftest import need
+
+need("imageio_ffmpeg", "video")
 
 import imageio.v2 as imageio  # noqa: E402
 
