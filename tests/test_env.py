@@ -195,6 +195,14 @@ def test_odd_images_are_converted_and_upscaled(tmp_path):
     for seed in range(6):
         obs, _ = env.reset(seed=seed)
         assert obs["moving"].shape == (3, SIZE, SIZE) and obs["moving"].dtype == np.uint8
+    # grey stays grey in every channel; alpha 90 lies over white (90 * 90/255 + 255 * 165/255 = 197);
+    # 16 bits scale to 8 (40000 * 255/65535 = 156), not clipped to 255
+    for name, value in (("grey.png", 200), ("alpha.png", 197), ("deep.png", 156)):
+        env = StyleTransferEnv(image_size=SIZE, content=[tmp_path / name], style=[tmp_path / "alpha.png"])
+        obs, _ = env.reset(seed=0)
+        for key, want in (("moving", value), ("style", 197)):
+            pixels = obs[key].astype(int)
+            assert pixels.shape == (3, SIZE, SIZE) and np.abs(pixels - want).max() <= 1, (name, key)
 
 
 def test_rewards_of_the_released_outputs_match_the_reference(reference):

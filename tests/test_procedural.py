@@ -62,7 +62,7 @@ def test_same_seed_same_picture_at_any_size():
 
 
 def test_invalid_arguments():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="seed must be non-negative, got -1"):
         procedural_content(-1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="size must be at least 8 pixels, got 2"):
         procedural_style(0, size=2)

@@ -34,7 +34,7 @@ def _spaces(size: int = SIZE):
 
 def test_latent_space_shape_and_multiple_of_four():
     assert latent_space(128).shape == (64, 32, 32)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="image_size must be a multiple of 4 for the latent action, got 30"):
         latent_space(30)
 
 
@@ -155,7 +155,7 @@ def test_wrapper_needs_binding_and_builds_an_image():
         env = LatentActionWrapper(StyleTransferEnv(image_size=SIZE, device="cpu"))
     obs, _ = env.reset(seed=0)
     latent = env.action_space.sample()
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match=r"LatentActionWrapper\.bind\(actor, builder\) must be called before step\(\)"):
         env.step(latent)
     env.bind(Actor(), Builder())
     obs, reward, *_ = env.step(latent)

@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from agents.networks import Actor, Builder
-from agents.release import load_release, save_checkpoint
+from agents.release import save_checkpoint
 from styleenv_cli.main import main
 
 
@@ -43,9 +43,11 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def trained(reference: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The released weights as a project checkpoint (a fresh init gives near-constant images)."""
-    return save_checkpoint(tmp_path_factory.mktemp("model") / "released.pt", *load_release(reference), {"from": "release"})
+def trained() -> Path:
+    """The shipped checkpoint, passed by --checkpoint (a fresh init gives near-constant images)."""
+    from agents.default import DEFAULT_CHECKPOINT
+
+    return DEFAULT_CHECKPOINT
 
 
 @pytest.fixture(autouse=True)
@@ -199,7 +201,7 @@ def test_failure_mid_pair_leaves_nothing(files, tmp_path: Path, capsys, monkeypa
     # a folder that already existed keeps its other contents and gains nothing
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="disk full"):
         run([files["content"], files["style"], "--checkpoint", files["checkpoint"], "--steps", 2, "--out", out],
             capsys)
     assert all_files(out) == [out / "keep.txt"]

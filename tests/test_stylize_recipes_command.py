@@ -85,7 +85,7 @@ def test_preserve_colour_keeps_the_photos_colours(files, tmp_path: Path, capsys)
         distances[summary["preserve_colour"]] = chroma_distance(pil_to_tensor(Image.fromarray(_last_step(summary))),
                                                                 content)
     assert distances["luminance"] < 0.25 * distances[None]
-    assert distances["match"] != distances[None]
+    assert distances["match"] < distances[None]  # the style recoloured to the photo's colours first
 
 
 def test_mask_stylises_only_the_white_part(files, tmp_path: Path, capsys) -> None:
@@ -109,7 +109,20 @@ def test_one_style_per_mask_region(files, tmp_path: Path, capsys) -> None:
     assert rc == 0, err
     (pair,) = summary["pairs"]
     assert Path(pair["folder"]).name == "photo__regions-a+b-masked-left-right-feather2" and summary["feather"] == 2.0
-    assert Image.open(pair["sheet"]).width > 0
+    out = _last_step(summary)
+    alone = {}
+    for style in ("a", "b"):
+        rc, single, err = run([files["content"], files[style], "--steps", 2, "--out", tmp_path / style, "--json"], capsys)
+        assert rc == 0, err
+        alone[style] = _last_step(single)
+    # the masks' edge is at column 14; a feather of 2 leaves the masks exactly 0 or 1 from 3 x 2 pixels away
+    left, right = slice(0, 14 - 6), slice(14 + 6, None)
+    assert not np.array_equal(alone["a"][:, left], alone["b"][:, left])  # the two styles are told apart
+    assert not np.array_equal(alone["a"][:, right], alone["b"][:, right])
+    assert np.array_equal(out[:, left], alone["a"][:, left])
+    assert np.array_equal(out[:, right], alone["b"][:, right])
+    assert not np.array_equal(out[:, 13:15], alone["a"][:, 13:15])  # the feathered edge mixes the two
+    assert not np.array_equal(out[:, 13:15], alone["b"][:, 13:15])
 
 
 BAD = {
@@ -136,11 +149,15 @@ def test_bad_input_exits_2_with_one_line(case: str, files, tmp_path: Path, capsy
     try:
         rc, _, err = run([files["content"], *[a.format(**names) for a in template], "--steps", 1, "--out", out],
                          capsys)
-    except SystemExit as exit_:  # argparse's own refusals (a choice not offered)
+        lines = err.strip().splitlines()
+    except SystemExit as exit_:  # argparse's own refusals (a choice not offered): the usage, then the error
         rc, err = exit_.code, capsys.readouterr().err
-        err = err.strip().splitlines()[-1]
-    lines = err.strip().splitlines()
+        lines = err.strip().splitlines()
+        assert lines[0].startswith("usage: styleenv stylize "), err
+        usage = [line for line in lines[1:] if line.startswith(" ")]  # the usage wraps, each line indented
+        assert lines[1:] == usage + lines[-1:], err
+        lines = lines[len(usage) + 1 :]
     assert rc == 2
-    assert len(lines) == 1 and "error: " in lines[0], err
+    assert len(lines) == 1 and lines[0].startswith("styleenv stylize: error: "), err
     assert needle in lines[0]
     assert not out.exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from agents.networks.cpu_forms import (
 from agents.release import save_checkpoint
 from agents.stylizer import Stylizer
 from styleenv.pixels import pad_to_multiple, pil_to_tensor, to_uint8
+from styleenv.procedural import procedural_content, procedural_style
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +39,12 @@ def stylizer() -> Stylizer:
 @pytest.fixture(scope="module")
 def released(reference: Path) -> Stylizer:
     return Stylizer.from_release(reference, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def trained() -> Stylizer:
+    """The shipped checkpoint: trained weights, with no need of the shared folder."""
+    return Stylizer.default("cpu")
 
 
 def test_release_sequence_matches_reference(released: Stylizer, reference: Path) -> None:
@@ -61,7 +69,7 @@ def test_column_split_conv_equals_conv() -> None:
         torch.testing.assert_close(fast(x), conv(x), atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(fast(x), conv(x))  # autograd path
     assert fast.weight is conv.weight
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="ColumnSplitConv needs a stride-1, ungrouped conv with an odd square kernel"):
         ColumnSplitConv(Conv(16, 32, 3, stride=2, groups=16))
 
 
@@ -77,7 +85,8 @@ def test_group_sum_conv_equals_conv(cin: int, cout: int, kernel: int, channels_l
         torch.testing.assert_close(fast(x), conv(x), atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(fast(x), conv(x))  # autograd path
     for wrong in (Conv(16, 32, 3, stride=2, groups=16), Conv(32, 16, 3, stride=2, groups=16)):  # two outputs per group; stride 2
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="GroupSumConv needs a reflection-padded, stride-1 grouped conv with one "
+                                             "output channel per group"):
             GroupSumConv(wrong)
 
 
@@ -131,8 +140,8 @@ def test_pad_to_multiple() -> None:
     assert pad_to_multiple(torch.zeros(1, 3, 2, 3)).shape == (1, 3, 4, 4)  # too small to reflect
 
 
-def test_odd_sizes(released: Stylizer) -> None:
-    stylizer = released
+def test_odd_sizes(trained: Stylizer) -> None:
+    stylizer = trained
     torch.manual_seed(1)
     content, style = torch.rand(3, 37, 203), torch.rand(1, 3, 45, 61)
     images = stylizer.sequence(content, style, steps=3)
@@ -147,25 +156,25 @@ def test_odd_sizes(released: Stylizer) -> None:
     np.testing.assert_array_equal(np.asarray(images[0]), to_uint8(expected)[0].permute(1, 2, 0).numpy())
 
 
-def test_alpha_moves_each_step_part_of_the_way(released: Stylizer, shared: Path) -> None:
-    content = Image.open(shared / "data" / "content" / "adain_sailboat.jpg").convert("RGB").resize((64, 48))
-    style = Image.open(shared / "data" / "style" / "adain_la_muse.jpg").convert("RGB").resize((48, 48))
+def test_alpha_moves_each_step_part_of_the_way(trained: Stylizer) -> None:
+    content = procedural_content(0, 64).resize((64, 48))
+    style = procedural_style(0, 48)
     photo = pil_to_tensor(content)  # 1 x 3 x 48 x 64
-    first = {a: next(released.steps(content, style, steps=1, alpha=a))[1] for a in (0.0, 0.5, 1.0)}
+    first = {a: next(trained.steps(content, style, steps=1, alpha=a))[1] for a in (0.0, 0.5, 1.0)}
     assert torch.equal(first[0.0], photo)
     torch.testing.assert_close(first[0.5], (photo + first[1.0]) / 2)
     distances = []
     for alpha in (0.0, 0.25, 0.5, 0.75, 1.0):
-        last = released.sequence_tensor(content, style, steps=3, alpha=alpha)[3].float() / 255
+        last = trained.sequence_tensor(content, style, steps=3, alpha=alpha)[3].float() / 255
         distances.append(float((last - photo).abs().mean()))
         assert float(((last == 0) | (last == 1)).float().mean()) < 0.2  # a weaker image, not a wrecked one
     assert distances == sorted(distances) and distances[0] < 1 / 255
     with pytest.raises(ValueError, match="alpha"):
-        next(released.steps(content, style, alpha=float("nan")))
+        next(trained.steps(content, style, alpha=float("nan")))
 
 
-def test_batch_of_three_matches_one_by_one(released: Stylizer) -> None:
-    stylizer = released
+def test_batch_of_three_matches_one_by_one(trained: Stylizer) -> None:
+    stylizer = trained
     torch.manual_seed(2)
     contents = [torch.rand(3, 32, 44) for _ in range(3)]
     style = torch.rand(3, 40, 40)
@@ -179,8 +188,8 @@ def test_batch_of_three_matches_one_by_one(released: Stylizer) -> None:
     assert len(as_pil) == 3 and all(len(seq) == 1 for seq in as_pil)
 
 
-def test_seeded_sampling(released: Stylizer) -> None:
-    stylizer = released  # trained weights: a random init hardly reacts to its action noise
+def test_seeded_sampling(trained: Stylizer) -> None:
+    stylizer = trained  # trained weights: a random init hardly reacts to its action noise
     torch.manual_seed(3)
     content, style = torch.rand(3, 32, 32), torch.rand(3, 32, 32)
     run = lambda **kw: stylizer.sequence_tensor(content, style, steps=3, **kw)[3]  # noqa: E731
@@ -211,9 +220,13 @@ def test_keep_and_bad_arguments(stylizer: Stylizer) -> None:
     positional = stylizer.sequence(content, style, 2, None, True, 5)  # keep, sample, seed: as in steps()
     assert [np.asarray(i).tobytes() for i in positional] == [
         np.asarray(i).tobytes() for i in stylizer.sequence(content, style, steps=2, sample=True, seed=5)]
-    for bad in (dict(steps=0), dict(steps=-2), dict(steps=3, keep=[4]), dict(steps=3, keep=[0]), dict(steps=3, keep=[]),
-                dict(steps=3, keep=[1.5])):
-        with pytest.raises(ValueError):
+    for bad, message in ((dict(steps=0), "steps must be a positive integer, got 0"),
+                         (dict(steps=-2), "steps must be a positive integer, got -2"),
+                         (dict(steps=3, keep=[4]), "steps to keep must lie in 1..3, got [4]"),
+                         (dict(steps=3, keep=[0]), "steps to keep must lie in 1..3, got [0]"),
+                         (dict(steps=3, keep=[]), "steps to keep must lie in 1..3, got none"),
+                         (dict(steps=3, keep=[1.5]), "steps to keep must be integers, got [1.5]")):
+        with pytest.raises(ValueError, match=re.escape(message)):
             stylizer.sequence(content, style, **bad)
     with pytest.raises(ValueError, match="one style"):
         stylizer.sequence(content, torch.rand(2, 3, 32, 32), steps=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFont
 
 from styleenv.files import atomic_write as _atomic_save
 from styleenv.visual import contact_sheet, grid, hstack, save_gif, save_png
@@ -21,7 +21,7 @@ def test_hstack_matches_heights():
     assert tuple(arr[5, 0]) == (255, 0, 0)
     assert tuple(arr[5, 21]) == (255, 255, 255)  # the gap
     assert tuple(arr[5, 25]) == (0, 0, 255)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="hstack needs at least one image"):
         hstack([])
 
 
@@ -44,11 +44,23 @@ def test_contact_sheet_layout_and_labels():
 
 
 def test_grid_with_blank_cells_and_labels():
-    out = grid([[_solid((255, 0, 0)), None], [_solid((0, 255, 0))]], thumb=16, gap=2, col_labels=["a", "b"], row_labels=["x", "y"])
-    assert out.width > 2 * 16 and out.height > 2 * 16
+    rows = [[_solid((255, 0, 0), (32, 32)), None], [_solid((0, 255, 0), (32, 32))]]  # square: each fills its cell
+    out = grid(rows, thumb=16, gap=2, col_labels=["a", "b"], row_labels=["x", "y"])
+    font = ImageFont.load_default()
+    left = int(max(font.getlength("x"), font.getlength("y"))) + 4 + 2  # the row labels' column and a gap
+    box = font.getbbox("Ag")
+    top = int(box[3] - box[1]) + 6  # the column labels' band
+    assert out.size == (left + 2 * 16 + 3 * 2, top + 2 * 16 + 3 * 2)
+    arr = np.asarray(out)
+    cells = arr[top:, left:]  # the labels draw only left of and above the cells
+    assert np.array_equal(cells, np.asarray(grid(rows, thumb=16, gap=2)))
+    red, blank, green, missing = cells[2:18, 2:18], cells[2:18, 20:36], cells[20:36, 2:18], cells[20:36, 20:36]
+    assert (red == (255, 0, 0)).all() and (green == (0, 255, 0)).all()
+    assert (blank == 255).all() and (missing == 255).all()  # the None cell and the short row's end: background
+    assert (arr[:top] < 128).any() and (arr[:, :left] < 128).any()  # the labels were drawn
     plain = grid([[_solid((255, 0, 0)), _solid((0, 0, 255))]], thumb=16, gap=2)
     assert plain.size == (2 * 16 + 3 * 2, 16 + 2 * 2)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="grid needs at least one image"):
         grid([])
 
 
@@ -68,7 +80,7 @@ def test_failed_write_keeps_the_old_file(tmp_path):
             f.write(b"partial")
         raise RuntimeError("disk full")
 
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="disk full"):
         _atomic_save(target, fail)
     assert tuple(np.asarray(Image.open(target))[0, 0]) == (1, 2, 3)
     assert [p.name for p in tmp_path.iterdir()] == ["keep.png"]
@@ -82,7 +94,7 @@ def test_save_gif(tmp_path):
         assert gif.size == (20, 10)
         assert gif.info["duration"] == 120
     assert [p.name for p in tmp_path.iterdir()] == ["anim.gif"]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="save_gif needs at least one frame"):
         save_gif([], tmp_path / "none.gif")
 
 
