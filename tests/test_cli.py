@@ -41,12 +41,13 @@ def test_demo_negative_seed_exits_2(tmp_path, capsys):
     assert capsys.readouterr().err.strip().splitlines() == ["styleenv demo: error: --seed must be at least 0, got -1"]
 
 
-def test_demo_bad_steps_exit_2_with_one_line():
-    proc = subprocess.run(
-        [sys.executable, "-m", "styleenv", "demo", "--steps", "0"], capture_output=True, text=True
+def test_demo_bad_steps_exit_2_with_one_line(tmp_path):
+    proc = subprocess.run(  # the default --out is relative: a regression writes under tmp_path, not the repository
+        [sys.executable, "-m", "styleenv", "demo", "--steps", "0"], capture_output=True, text=True, cwd=tmp_path
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == ["styleenv demo: error: --steps must be at least 1, got 0"]
+    assert not list(tmp_path.iterdir())  # refused before the output folder is made
 
 
 def test_warnings_are_one_line_naming_the_command(tmp_path):

@@ -81,13 +81,32 @@ def test_unwritable_output_folder_is_one_line_exit_2(command: list[str], tmp_pat
     assert blocker.read_text() == "mine"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
-def test_read_only_output_folder_is_one_line_exit_2(tmp_path: Path, capsys) -> None:
+@pytest.mark.parametrize("inside", [True, False], ids=["new-folder-in-it", "the-folder-itself"])
+def test_read_only_output_folder_is_one_line_exit_2(inside: bool, tmp_path: Path, capsys,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
+    if os.geteuid() == 0:  # root writes into read-only folders: refuse what the kernel would refuse anyone else
+        real_mkdir, real_write = Path.mkdir, Path.write_bytes
+
+        def mkdir(self: Path, *args, **kwargs) -> None:
+            if self.parent == locked and not self.exists():
+                raise PermissionError(13, "Permission denied", str(self))
+            real_mkdir(self, *args, **kwargs)
+
+        def write_bytes(self: Path, data: bytes) -> int:
+            if locked in self.parents:
+                raise PermissionError(13, "Permission denied", str(self))
+            return real_write(self, data)
+
+        monkeypatch.setattr(Path, "mkdir", mkdir)
+        monkeypatch.setattr(Path, "write_bytes", write_bytes)
+    out = locked / "out" if inside else locked
     rc, _, err = _stylize([_image(tmp_path / "c.png", 16, 16), _image(tmp_path / "s.png", 16, 16, 1),
-                           "--steps", 1, "--out", locked / "out"], capsys)
-    assert rc == 2 and "cannot write there" in err and len(err.strip().splitlines()) == 1
+                           "--steps", 1, "--out", out], capsys)
+    assert rc == 2
+    assert err.strip().splitlines() == [f"styleenv stylize: error: --out {out}: cannot write there (Permission denied)"]
+    assert sorted(locked.iterdir()) == []
 
 
 # --------------------------------------------------------------------------------------------------

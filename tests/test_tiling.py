@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import threading
-import time
 
 import pytest
 import torch
@@ -73,25 +70,79 @@ def test_resolve_device_errors_in_one_line() -> None:
 
 
 def test_choose_threads(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert choose_threads(3) == 3
-    monkeypatch.setattr("styleenv.devices.busy_cores", lambda: 64.0)  # every core busy elsewhere
+    """Torch's default thread count, capped at the cores of this process's affinity less the cores
+    busy elsewhere (rounded), and at least 1; an explicit count as given."""
+    from styleenv import devices
+
+    busy = {"cores": 0.0}
+    monkeypatch.setattr(devices, "busy_cores", lambda: busy["cores"])
+    monkeypatch.setattr(devices.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 8)
+    assert choose_threads(3) == 3 and choose_threads(12) == 12  # asked for: not capped
+    for cores, threads in ((0.0, 4), (1.4, 3), (1.6, 2), (3.0, 1), (64.0, 1)):
+        busy["cores"] = cores
+        assert choose_threads() == choose_threads(0) == threads, cores
+    busy["cores"] = 0.0
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)  # torch's own default is the other cap
+    assert choose_threads() == 2
+    monkeypatch.setattr(devices.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 8)
+    busy["cores"] = 1.0  # one busy core of 2
     assert choose_threads() == 1
-    monkeypatch.setattr("styleenv.devices.busy_cores", lambda: 0.0)
-    assert 1 <= choose_threads() <= torch.get_num_threads()
-
-
-@pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="measured from /proc/stat (Linux)")
-def test_busy_cores_sees_a_busy_process() -> None:
-    idle = busy_cores(0.3)
-    stop = time.monotonic() + 1.5
-    spinner = threading.Thread(target=lambda: [None for _ in iter(lambda: time.monotonic() < stop, False)])
-    spinner.start()  # one core busy (the GIL holds the main thread in sleep meanwhile)
-    busy = busy_cores(0.5)
-    spinner.join()
-    assert 0.0 <= idle <= (os.cpu_count() or 1)
-    assert busy >= 0.6, f"a spinning thread should show as about one busy core, got {busy:.2f}"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="threads must be at least 1 .*got -1"):
         choose_threads(-1)
+
+
+def test_busy_cores_is_the_busy_share_of_the_cpu_time_times_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    from styleenv import devices
+
+    readings = iter([(100, 1000), (160, 1080)])  # 60 of 80 jiffies busy in the window
+    slept = []
+    monkeypatch.setattr(devices, "_cpu_jiffies", lambda: next(readings))
+    monkeypatch.setattr(devices.time, "sleep", slept.append)
+    monkeypatch.setattr(devices.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(devices.os, "getloadavg", lambda: pytest.fail("the load average is the fallback only"))
+    assert busy_cores(0.25) == pytest.approx(6.0)
+    assert slept == [0.25]
+
+
+@pytest.mark.parametrize("readings", [[None], [(100, 1000), None], [(100, 1000), (100, 1000)]],
+                         ids=["no-proc-stat", "unreadable-after", "no-time-passed"])
+def test_busy_cores_falls_back_to_the_load_average(monkeypatch: pytest.MonkeyPatch, readings: list) -> None:
+    from styleenv import devices
+
+    readings = iter(readings)
+    monkeypatch.setattr(devices, "_cpu_jiffies", lambda: next(readings))
+    monkeypatch.setattr(devices.time, "sleep", lambda s: None)
+    monkeypatch.setattr(devices.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(devices.os, "getloadavg", lambda: (2.5, 1.0, 0.5))  # the 1-minute one
+    assert busy_cores() == 2.5
+
+    def no_load_average() -> tuple:
+        raise OSError("no load average here")
+
+    readings = iter([None])
+    monkeypatch.setattr(devices.os, "getloadavg", no_load_average)
+    assert busy_cores() == 0.0
+
+
+def test_cpu_jiffies_reads_the_first_line_of_proc_stat(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from styleenv import devices
+
+    def fake_open(path: str) -> io.StringIO:
+        assert path == "/proc/stat"
+        return io.StringIO("cpu  10 20 30 400 50 6 7 8 90 100\ncpu0 1 2 3 4 5 6 7 8 9 10\n")
+
+    monkeypatch.setattr(devices, "open", fake_open, raising=False)
+    assert devices._cpu_jiffies() == (10 + 20 + 30 + 6 + 7 + 8, 531)  # idle and iowait are not busy; guest not counted
+
+    def missing(path: str) -> io.StringIO:
+        raise FileNotFoundError(path)
+
+    monkeypatch.setattr(devices, "open", missing, raising=False)
+    assert devices._cpu_jiffies() is None
 
 
 @pytest.mark.parametrize("command", [

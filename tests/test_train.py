@@ -70,9 +70,10 @@ def test_loaded_model_gives_the_same_deterministic_actions(trained):
         assert torch.equal(v, loaded.policy.builder.state_dict()[k])
 
 
-def test_resume_continues_from_the_saved_step(trained):
-    run, cfg = trained
-    cfg2 = load_config("configs/tiny.toml", {"output": cfg.output, "total_steps": 26, "checkpoint_every": 20})
+def test_resume_continues_from_the_saved_step(trained, tmp_path):
+    run, _ = trained
+    folder, step, cfg2 = _copy(trained, tmp_path, steps=6)  # the shared run's own folder stays at step 20
+    assert step == 20
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         resumed = build(cfg2, resume=True)
@@ -86,7 +87,9 @@ def test_resume_continues_from_the_saved_step(trained):
         learn(resumed)
     assert resumed.model.num_timesteps == 26
     assert resumed.model.policy.actor.optimizer.param_groups[0]["calls"] == calls + 6
-    assert json.loads((resumed.directory / "checkpoints" / "last.json").read_text())["num_timesteps"] == 26
+    assert resumed.directory == folder
+    assert json.loads((folder / "checkpoints" / "last.json").read_text())["num_timesteps"] == 26
+    assert json.loads((run.directory / "checkpoints" / "last.json").read_text())["num_timesteps"] == 20
 
 
 def test_init_from_an_exported_checkpoint_keeps_its_loss_weights(trained, tmp_path):
@@ -104,12 +107,17 @@ def test_init_from_an_exported_checkpoint_keeps_its_loss_weights(trained, tmp_pa
         assert torch.equal(v, fine.model.policy.builder.state_dict()[k])
 
 
-def test_cli_bad_input_exits_2(capsys):
+def test_cli_bad_input_exits_2(tmp_path, capsys):
     from styleenv_cli.main import main
 
-    assert main(["train", "--config", "configs/tiny.toml", "--set", "no_such_key=1"]) == 2
+    out = tmp_path / "run"
+    assert main(["train", "--config", "configs/tiny.toml", "--output", str(out), "--set", "no_such_key=1"]) == 2
     assert "unknown config key" in capsys.readouterr().err
-    assert main(["train", "--config", "/nonexistent.toml"]) == 2
+    missing = tmp_path / "nonexistent.toml"
+    assert main(["train", "--config", str(missing), "--output", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"styleenv train: error: cannot read config {missing}: No such file or directory"]
+    assert not out.exists()  # refused before the output folder is made
 
 
 def test_cli_help_names_the_seed_of_the_held_back_pairs_and_no_sphinx_roles(capsys):
@@ -138,24 +146,40 @@ def test_cli_missing_data_folder_in_a_list_exits_2(tmp_path, capsys):
 
 def test_sigterm_saves_a_checkpoint_that_resumes(tmp_path):
     import os
+    import queue
     import signal
     import subprocess
     import sys
+    import threading
 
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "styleenv", "train", "--config", "configs/tiny.toml", "--output", str(out),
            "--set", "total_steps=100000", "--set", "checkpoint_every=0", "--set", "eval_every=8", "--verbose"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        assert "training in" in proc.stdout.readline()  # printed once the model is built
-        for line in proc.stdout:  # the evaluation at step 8 shows steps past the warm-up were taken
-            if line.startswith("step 8:"):
-                break
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=120)
-    finally:
-        proc.kill()
+    lines: queue.Queue = queue.Queue()
+
+    def next_line() -> str:
+        """The child's next line of stdout ("" at its end); a deadline, not a speed check: a stalled child fails
+        the test instead of hanging it."""
+        try:
+            return lines.get(timeout=300)
+        except queue.Empty:
+            pytest.fail("the training process printed nothing for 300 s")
+
+    with open(tmp_path / "stderr.txt", "w+") as stderr:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
+        threading.Thread(target=lambda: [*map(lines.put, proc.stdout), lines.put("")], daemon=True).start()
+        try:
+            assert "training in" in next_line()  # printed once the model is built
+            while (line := next_line()) and not line.startswith("step 8:"):
+                pass  # the evaluation at step 8 shows steps past the warm-up were taken
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=120)
+        finally:
+            proc.kill()
+        stderr.seek(0)
+        err = stderr.read()
+    assert line.startswith("step 8:"), err
     assert proc.returncode == 130, err
     warned = [line for line in err.splitlines() if ": warning: " in line]  # the built-in images, said once each
     assert len(warned) == 2 and len(set(warned)) == 2, err
@@ -196,18 +220,36 @@ def test_resume_without_a_run_is_refused(tmp_path, capsys):
     assert not missing.exists()  # nothing started, nothing created
 
 
-def test_time_limit_stops_on_time_with_a_loadable_checkpoint(tmp_path):
+def test_time_limit_stops_on_time_with_a_loadable_checkpoint(tmp_path, monkeypatch):
+    """The trainer puts the limit first with the evaluation's reserve; it stops the run early and a
+    checkpoint and ``final.pt`` of the step reached are written. The callbacks' clock is faked (one
+    second per reading) so that the stop comes after a known share of the budget, on any machine."""
     import time
+    import types
 
     from agents.release import load_checkpoint
+    from agents.sac import callbacks, trainer
 
-    cfg = load_config("configs/tiny.toml", {"output": str(tmp_path / "run"), "total_steps": 100_000,
-                                            "time_limit": 0.1, "checkpoint_every": 0})
-    start = time.monotonic()
+    clock = iter(range(10**9))
+    monkeypatch.setattr(callbacks, "time", types.SimpleNamespace(monotonic=lambda: float(next(clock)),
+                                                                 perf_counter=time.perf_counter))
+    limits = []
+
+    class Spy(callbacks.TimeLimitCallback):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            limits.append(self)
+
+    monkeypatch.setattr(trainer, "TimeLimitCallback", Spy)
+    cfg = load_config("configs/tiny.toml", {"output": str(tmp_path / "run"), "total_steps": 40,
+                                            "time_limit": 0.5, "checkpoint_every": 0, "eval_every": 0})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         run = learn(build(cfg))
-    assert time.monotonic() - start < 60 and 0 < run.model.num_timesteps < 100_000
+    assert len(limits) == 1 and limits[0].stopped
+    assert limits[0].seconds == 30.0 and limits[0].reserve == run.evaluation.end_seconds
+    assert limits[0].start == 0.0  # the clock's first reading: put first, it starts before the first evaluation
+    assert 0 < run.model.num_timesteps < 40
     saved = json.loads((run.directory / "checkpoints" / "last.json").read_text())["num_timesteps"]
     assert saved == run.model.num_timesteps
     assert load_checkpoint(run.directory / "final.pt")[2]["num_timesteps"] == saved
