@@ -4,6 +4,7 @@ the table, and bad inputs. Tiny images (32 px) and short episodes keep it fast."
 from __future__ import annotations
 
 import csv
+import json
 
 import gymnasium as gym
 import numpy as np
@@ -56,29 +57,6 @@ def _settings(**kw) -> Settings:
 
 
 # ------------------------------------------------------------------------------------------ metrics
-
-
-def _ssim_by_hand(a: np.ndarray, b: np.ndarray, w: int = 7) -> float:
-    """The documented SSIM: uniform w x w windows, sample (co)variances, K1 0.01, K2 0.03, L 255."""
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-    vals = []
-    for i in range(a.shape[0] - w + 1):
-        for j in range(a.shape[1] - w + 1):
-            x, y = a[i : i + w, j : j + w].ravel(), b[i : i + w, j : j + w].ravel()
-            mx, my = x.mean(), y.mean()
-            vx, vy = x.var(ddof=1), y.var(ddof=1)
-            cxy = ((x - mx) * (y - my)).sum() / (x.size - 1)
-            vals.append((2 * mx * my + c1) * (2 * cxy + c2) / ((mx * mx + my * my + c1) * (vx + vy + c2)))
-    return float(np.mean(vals))
-
-
-def test_ssim_identical_and_by_hand():
-    rng = np.random.default_rng(3)
-    a = rng.integers(0, 256, (9, 11)).astype(np.uint8)
-    b = np.clip(a.astype(int) + rng.integers(-40, 40, a.shape), 0, 255).astype(np.uint8)
-    rgb = lambda g: np.repeat(g[:, :, None], 3, axis=2)  # grey RGB: PIL's luma of (v, v, v) is v
-    assert losses.ssim_grey(rgb(a), rgb(a)) == pytest.approx(1.0)
-    assert losses.ssim_grey(rgb(a), rgb(b)) == pytest.approx(_ssim_by_hand(a.astype(float), b.astype(float)), abs=1e-9)
 
 
 def test_paper_losses_identical_and_by_hand(net):
@@ -162,8 +140,12 @@ def test_protocol_agents_and_env_wrappers(tmp_path, sources):
     for g, w in zip(by_agent["grey"], by_agent["wrapped"]):
         assert g["content_loss"] > 0 and g["ssim"] < 1
         assert (g["content_loss"], g["style_loss"], g["ssim"]) == (w["content_loss"], w["style_loss"], w["ssim"])
+    assert json.loads((tmp_path / "agents.json").read_text()) == {
+        "grey": {"parameters": 0, "storage_bytes": 0, "class": "_Grey"},  # no attributes: 0
+        "wrapped": {"parameters": 7, "storage_bytes": 28, "class": "_Wrapped"},
+    }
     table = (tmp_path / "table.md").read_text()
-    assert "| wrapped (step 1) | 0.0000 | 0.0000 |" in table  # 7 parameters, 28 bytes
+    assert "| wrapped (step 1) | 0.0000 | 0.0000 |" in table  # 7 parameters, 28 bytes: 0.0000 M and MiB
 
 
 class _FakeSB3:
@@ -214,12 +196,20 @@ def test_resume_refuses_another_episode_length(tmp_path, sources):
 
 
 def test_deterministic_metrics(tmp_path, sources):
-    cols = ("content_loss", "style_loss", "ssim")
-    runs = [
-        evaluate({"grey": _Grey()}, *sources, tmp_path / str(i), _settings(seed=1), plots=False, log=lambda s: None)
-        for i in range(2)
-    ]
-    assert [[r[c] for c in cols] for r in runs[0].rows] == [[r[c] for c in cols] for r in runs[1].rows]
+    """The seed draws the contents of a larger pool; one seed gives the same rows twice, another other contents."""
+    contents = ImageSource(_images(6, 7), kind="content")
+    cols = ("content", "style", "step", "content_loss", "style_loss", "ssim")
+    run = lambda seed, folder: [
+        tuple(r[c] for c in cols)
+        for r in evaluate({"grey": _Grey()}, contents, sources[1], tmp_path / folder,
+                          _settings(seed=seed, limit_contents=2, limit_styles=1), plots=False, log=lambda s: None).rows
+    ]  # fmt: skip
+    first, again, other = run(1, "a"), run(1, "b"), run(2, "c")
+    assert len(first) == 2 * 3 and first == again
+    picked = lambda rows: {r[0] for r in rows}
+    assert picked(first) == {f"content-{i}" for i in select(6, 2, 1, 0)}
+    assert picked(other) == {f"content-{i}" for i in select(6, 2, 2, 0)} != picked(first)
+    assert [r[3:] for r in other] != [r[3:] for r in first]
 
 
 def test_markdown_table_shape():
@@ -265,6 +255,7 @@ def _cli(tmp_path, *extra: str) -> int:
         (("--agents", "identity", "--sheet-pairs", "-1"), "--sheet-pairs must be 0 (no sheets) or more, got -1"),
         (("--agents", "identity", "--sizes", "32", "32"), "sizes must each be given once, got [32, 32]"),
         (("--agents", "identity", "--sizes", "16"), "sizes must be at least 17 pixels, got [16]"),  # relu5_1 needs 2 x 2
+        (("--agents", "identity", "--sizes", "32", "100000"), "sizes must be at most 4096 pixels, got [32, 100000]"),
         (("--agents", "identity", "--limit-contents", "0"), "--limit-contents must be at least 1, got 0"),
         (("--agents", "identity", "--report-only"), "holds no rows.csv"),
     ],
@@ -272,21 +263,36 @@ def _cli(tmp_path, *extra: str) -> int:
 def test_bad_inputs_are_one_line_errors(tmp_path, capsys, extra, message):
     assert _cli(tmp_path, *extra) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and message in err[0]
+    assert len(err) == 1 and err[0].startswith("styleenv evaluate: error: ") and message in err[0]
     assert not (tmp_path / "out").exists()  # refused before anything is written
 
 
-def test_settings_refuse_repeated_sizes_and_bad_limits():
-    for bad in (dict(sizes=(SIZE, SIZE)), dict(limit_styles=0), dict(seed=-2), dict(sheet_pairs=-1)):
-        with pytest.raises(EvaluationError):
-            _settings(**bad).check()
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (dict(limit_styles=0), "--limit-styles must be at least 1, got 0"),
+        (dict(steps=0), "--steps must be at least 1, got 0"),
+        (dict(report_steps=()), r"report steps must lie in 1\.\.3, got \[\]"),
+    ],
+)
+def test_settings_refuse_bad_values(bad, message):
+    """Settings.check at the API; the command's cases (test_bad_inputs_are_one_line_errors) run through it too."""
+    with pytest.raises(EvaluationError, match=message):
+        _settings(**bad).check()
     _settings(sheet_pairs=0).check()
 
 
-def test_settings_take_the_auto_device(tmp_path, sources):
+def test_settings_take_the_auto_device(tmp_path, sources, monkeypatch):
+    import styleenv.evaluation.run as run
+
+    asked, used = [], []
+    resolve, make_net = run.resolve_device, run.loss_network
+    monkeypatch.setattr(run, "resolve_device", lambda spec: asked.append(spec) or resolve(spec))
+    monkeypatch.setattr(run, "loss_network", lambda device: used.append(device) or make_net(device))
     result = evaluate({"grey": _Grey()}, *sources, tmp_path, _settings(device="auto", limit_contents=1, limit_styles=1),
                       plots=False, log=lambda s: None)  # fmt: skip
-    assert result.ran == 1
+    assert result.ran == 1 and asked == ["auto"]
+    assert [torch.device(d).type for d in used] == ["cuda" if torch.cuda.is_available() else "cpu"]
 
 
 def test_bad_checkpoint_is_a_one_line_error(tmp_path, capsys):
@@ -330,14 +336,8 @@ def test_release_rows_match_the_reference_sequence(tmp_path, reference, net):
     with torch.no_grad():
         want_c = losses.paper_content_loss(net, outputs, content.float() / 255)
         want_s = losses.paper_style_loss(net, outputs, style.float() / 255)
+    assert [(r["agent"], r["size"], r["step"]) for r in result.rows] == [("release", 256, 1), ("release", 256, 2)]
     for row in result.rows:
         k = row["step"] - 1
         assert row["content_loss"] == pytest.approx(float(want_c[k]), rel=1e-3)
         assert row["style_loss"] == pytest.approx(float(want_s[k]), rel=1e-3)
-
-
-def test_sizes_above_the_largest_are_a_one_line_error(tmp_path, capsys):
-    assert _cli(tmp_path, "--agents", "identity", "--sizes", "32", "100000") == 2
-    assert capsys.readouterr().err.strip().splitlines() == [
-        "styleenv evaluate: error: sizes must be at most 4096 pixels, got [32, 100000]"]
-    assert not (tmp_path / "out").exists()

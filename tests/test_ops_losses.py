@@ -63,17 +63,28 @@ def test_ssim_of_an_image_with_itself_is_one_and_falls_with_noise():
         losses.ssim_grey(img, img[:10])
 
 
-def test_ssim_matches_the_formula_on_one_window():
-    rng = np.random.default_rng(2)
-    x = rng.integers(0, 256, (7, 7), dtype=np.uint8)
-    y = rng.integers(0, 256, (7, 7), dtype=np.uint8)
-    grey = lambda a: np.repeat(a[:, :, None], 3, axis=2)  # grey RGB stays the same grey
-    a, b = x.astype(float), y.astype(float)
-    vx, vy = a.var(ddof=1), b.var(ddof=1)
-    cov = ((a - a.mean()) * (b - b.mean())).sum() / 48
+def _ssim_by_hand(a: np.ndarray, b: np.ndarray, w: int = 7) -> float:
+    """The documented SSIM: uniform w x w windows, sample (co)variances, K1 0.01, K2 0.03, L 255,
+    averaged over every position where the window fits."""
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-    expected = (2 * a.mean() * b.mean() + c1) * (2 * cov + c2) / ((a.mean() ** 2 + b.mean() ** 2 + c1) * (vx + vy + c2))
-    assert losses.ssim_grey(grey(x), grey(y)) == pytest.approx(expected, rel=1e-9)
+    vals = []
+    for i in range(a.shape[0] - w + 1):
+        for j in range(a.shape[1] - w + 1):
+            x, y = a[i : i + w, j : j + w].ravel(), b[i : i + w, j : j + w].ravel()
+            mx, my = x.mean(), y.mean()
+            vx, vy = x.var(ddof=1), y.var(ddof=1)
+            cxy = ((x - mx) * (y - my)).sum() / (x.size - 1)
+            vals.append((2 * mx * my + c1) * (2 * cxy + c2) / ((mx * mx + my * my + c1) * (vx + vy + c2)))
+    return float(np.mean(vals))
+
+
+@pytest.mark.parametrize("shape", [(7, 7), (9, 11)])  # one window; 3 x 5 windows of a non-square image
+def test_ssim_matches_the_formula_window_by_window(shape):
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 256, shape).astype(np.uint8)
+    y = np.clip(x.astype(int) + rng.integers(-40, 40, shape), 0, 255).astype(np.uint8)  # correlated: cov > 0
+    grey = lambda a: np.repeat(a[:, :, None], 3, axis=2)  # grey RGB: PIL's luma of (v, v, v) is v
+    assert losses.ssim_grey(grey(x), grey(y)) == pytest.approx(_ssim_by_hand(x.astype(float), y.astype(float)), rel=1e-9)
 
 
 def _reward(net, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:

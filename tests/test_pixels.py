@@ -21,10 +21,12 @@ from styleenv.pixels import (
 
 
 def test_float_to_uint8_is_one_rule_for_tensors_and_arrays():
-    values = np.array([-0.2, 0.0, 0.5 / 255, 1.5 / 255, 2.5 / 255, 127.5 / 255, 0.5, 1.0, 1.3], np.float32)
-    by_torch = to_uint8(torch.from_numpy(values)).numpy()
-    by_numpy = array_to_uint8(values)
-    assert by_torch.tolist() == by_numpy.tolist() == np.round(np.clip(values, 0, 1) * 255).astype(np.uint8).tolist()
+    # clamped to [0, 1], times 255, halves rounded to even: 0.5 -> 0, 1.5 -> 2, 2.5 -> 2, 127.5 -> 128, 254.5 -> 254
+    values = np.array([-0.2, 0.0, 0.5 / 255, 1.5 / 255, 2.5 / 255, 3.4 / 255, 3.6 / 255, 127.5 / 255, 0.5, 254.5 / 255,
+                       1.0, 1.3], np.float32)  # fmt: skip
+    expected = [0, 0, 0, 2, 2, 3, 4, 128, 128, 254, 255, 255]
+    assert to_uint8(torch.from_numpy(values)).numpy().tolist() == expected
+    assert array_to_uint8(values).tolist() == expected
     rng = np.random.default_rng(0)
     noise = rng.random((3, 16, 16), dtype=np.float32) * 1.2 - 0.1
     assert np.array_equal(to_uint8(torch.from_numpy(noise)).numpy(), array_to_uint8(noise))

@@ -89,7 +89,7 @@ def test_continues_refuses_a_card_of_another_file(tmp_path):
               "--continues", str(other)])
 
 
-def test_average_ships_the_weighted_mean_of_snapshots(tmp_path):
+def test_average_ships_the_weighted_mean_of_snapshots(tmp_path, capsys):
     ship = _script().main
     run = _train(tmp_path / "run", 6)
     snapshot = tmp_path / "snap.zip"
@@ -108,8 +108,11 @@ def test_average_ships_the_weighted_mean_of_snapshots(tmp_path):
     for key, value in actor.state_dict().items():
         torch.testing.assert_close(value, 0.75 * trained[key] + 0.25 * other_actor.state_dict()[key])
     assert "loss_weights" not in load_checkpoint(out)[2]  # other.pt holds no p, so the mean has none
-    with pytest.raises(SystemExit):
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
         ship([str(tmp_path / "run"), "--out", str(out), "--average", f"{snapshot}:0"])
+    assert exit_.value.code == 2
+    assert "error: --average: weights must be positive, got [0.0]" in capsys.readouterr().err
 
 
 def test_a_fine_tune_of_the_released_folder_ships_averaged_with_it(tmp_path, capsys):
@@ -134,8 +137,11 @@ def test_a_fine_tune_of_the_released_folder_ships_averaged_with_it(tmp_path, cap
     assert stage["averaged"] == [{"folder": "release", "sha256": files, "weight": 0.5},
                                  {"file": "snap-4.zip", "sha256": sha256_of(snapshot), "weight": 0.5}]
     assert stage["env_steps"] == 4 and all(r["step"] <= 4 for r in stage["heldout_reward_history"])
-    with pytest.raises(SystemExit):
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
         ship([str(tmp_path / "run"), "--out", str(out), "--average", str(tmp_path / "gone")])
+    assert exit_.value.code == 2
+    assert f"error: --average {tmp_path / 'gone'}: no such snapshot file or folder" in capsys.readouterr().err
 
     # a sibling run from the same start, averaged in, is a stage of its own (its latest snapshot's steps)
     _train(tmp_path / "run2", 3, init=tmp_path / "release")
@@ -150,7 +156,8 @@ def test_a_fine_tune_of_the_released_folder_ships_averaged_with_it(tmp_path, cap
     assert training["env_steps"] == 7 and training["wall_hours"] == 0.75
     config = json.loads((tmp_path / "run2" / "config.json").read_text())
     (tmp_path / "run2" / "config.json").write_text(json.dumps({**config, "init": str(tmp_path / "elsewhere")}))
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exit_:
         ship([str(tmp_path / "run"), "--out", str(out), "--command", "styleenv train a",
               "--sibling", str(tmp_path / "run2"), "styleenv train b", "0.25", "--average", f"{sibling}:1"])
-    assert "started from other weights" in capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert f"error: --sibling {tmp_path / 'run2'}: started from other weights than {tmp_path / 'run'}" in capsys.readouterr().err

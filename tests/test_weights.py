@@ -11,6 +11,7 @@ from styleenv.vgg import loss_network
 def test_packaged_weights_resolve_and_verify():
     path = weights.resolve(weights.VGG_NORMALISED)
     assert path.name == "vgg_normalised.pth"
+    assert weights.sha256_of(path) == weights.VGG_NORMALISED.sha256
 
 
 def test_one_loss_network_per_process():
