@@ -15,6 +15,11 @@ from styleenv.episodes import EpisodeBatch
 from styleenv.reward import Reward, check_action
 from styleenv.vgg import loss_network
 
+#: Smallest side of the state images (relu4_1 of the loss network needs 2 x 2 maps).
+MIN_IMAGE_SIZE = 16
+#: Largest side of the state images: at 4096 px the loss network's first maps alone take gigabytes.
+MAX_IMAGE_SIZE = 4096
+
 #: v1's default content weight: on 30 shared pairs at 128 and 256 px it ranks the released agent's
 #: sequence above identity, random images and copying the style (README, "v1, the benchmark version").
 V1_CONTENT_WEIGHT = 1.5
@@ -187,13 +192,13 @@ class StyleTransferV1Env(StyleTransferEnv):
 def check_arguments(image_size: int, load_size: int | None, render_mode: str | None, modes: list[str]) -> None:
     """Refuse bad construction arguments (shared by the single and the vector env) with a ``ValueError``.
 
-    :param image_size: side of the state images (at least 16)
+    :param image_size: side of the state images (:data:`MIN_IMAGE_SIZE` to :data:`MAX_IMAGE_SIZE`)
     :param load_size: side before the random crop (None, or at least ``image_size``)
     :param render_mode: None or one of ``modes``
     :param modes: the env's render modes
     """
-    if image_size < 16:
-        raise ValueError(f"image_size must be at least 16 pixels, got {image_size}")
+    if not MIN_IMAGE_SIZE <= image_size <= MAX_IMAGE_SIZE:
+        raise ValueError(f"image_size must lie in {MIN_IMAGE_SIZE}..{MAX_IMAGE_SIZE} pixels, got {image_size}")
     if render_mode not in (None, *modes):
         raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
     if load_size is not None and load_size < image_size:

@@ -171,6 +171,8 @@ def test_bad_arguments_raise_at_construction(tmp_path):
         StyleTransferEnv(image_size=SIZE, render_mode="human")
     with pytest.raises(ValueError, match="image_size"):
         StyleTransferEnv(image_size=4)
+    with pytest.raises(ValueError, match=r"image_size must lie in 16\.\.4096 pixels, got 100000"):
+        StyleTransferEnv(image_size=100_000)  # refused before any image is made
     with pytest.raises(ValueError, match=str(tmp_path)):
         StyleTransferEnv(image_size=SIZE, content=tmp_path)  # an empty folder
 

@@ -30,6 +30,7 @@ import torch
 import styleenv
 from styleenv.data import ImageSource
 from styleenv.devices import resolve_device
+from styleenv.env import MAX_IMAGE_SIZE
 from styleenv.evaluation.metrics import PairMetrics
 from styleenv.evaluation.report import TABLE_FILE, agent_sheet, markdown_table, plot_all, save_frames
 from styleenv.evaluation.results import (ROWS_FILE, EvaluationError, Row, complete_keys, episode_key, episode_rows,
@@ -43,9 +44,6 @@ AGENTS_FILE = "agents.json"
 RUN_FILE = "run.json"
 #: Smallest image side evaluated: the paper's metrics read relu5_1, which needs a 2 x 2 map (17 px).
 MIN_SIZE = 17
-#: Largest image side evaluated, and of ``styleenv demo`` and ``export --verify-size``: at 4096 px
-#: the loss network's first maps alone take gigabytes.
-MAX_SIZE = 4096
 
 
 def image_source(spec: Sequence[str | Path] | None, kind: str) -> ImageSource:
@@ -120,8 +118,8 @@ class Settings:
             raise EvaluationError(f"report steps must lie in 1..{self.steps}, got {list(self.report_steps)}")
         if not self.sizes or min(self.sizes) < MIN_SIZE:
             raise EvaluationError(f"sizes must be at least {MIN_SIZE} pixels, got {list(self.sizes)}")
-        if max(self.sizes) > MAX_SIZE:
-            raise EvaluationError(f"sizes must be at most {MAX_SIZE} pixels, got {list(self.sizes)}")
+        if max(self.sizes) > MAX_IMAGE_SIZE:
+            raise EvaluationError(f"sizes must be at most {MAX_IMAGE_SIZE} pixels, got {list(self.sizes)}")
         if len(set(self.sizes)) != len(self.sizes):
             raise EvaluationError(f"sizes must each be given once, got {list(self.sizes)}")
         if self.seed < 0:

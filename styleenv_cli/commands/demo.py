@@ -55,15 +55,15 @@ def run(args: argparse.Namespace) -> int:
     from agents.release import CheckpointError
     from agents.stylizer import Stylizer
     from styleenv.evaluation.rollout import rollout
-    from styleenv.evaluation.run import MAX_SIZE
+    from styleenv.env import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
     from styleenv.pixels import to_pil
     from styleenv.procedural import procedural_content, procedural_style
     from styleenv.visual import SequenceFolder
 
     if args.steps < 1:
         raise UsageError(f"--steps must be at least 1, got {args.steps}")
-    if not 16 <= args.size <= MAX_SIZE:
-        raise UsageError(f"--size must lie in 16..{MAX_SIZE}, got {args.size}")
+    if not MIN_IMAGE_SIZE <= args.size <= MAX_IMAGE_SIZE:
+        raise UsageError(f"--size must lie in {MIN_IMAGE_SIZE}..{MAX_IMAGE_SIZE}, got {args.size}")
     if args.seed < 0:
         raise UsageError(f"--seed must be at least 0, got {args.seed}")
     device = apply_compute_arguments(args)

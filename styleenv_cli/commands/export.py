@@ -42,12 +42,12 @@ def _models(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from styleenv.evaluation.run import MAX_SIZE
+    from styleenv.env import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
 
     if args.release is not None and args.checkpoint is not None:
         raise UsageError("pass either --release or --checkpoint, not both")
-    if args.verify_size != 0 and not 16 <= args.verify_size <= MAX_SIZE:
-        raise UsageError(f"--verify-size must be 0 (no check) or lie in 16..{MAX_SIZE}, got {args.verify_size}")
+    if args.verify_size != 0 and not MIN_IMAGE_SIZE <= args.verify_size <= MAX_IMAGE_SIZE:
+        raise UsageError(f"--verify-size must be 0 (no check) or lie in {MIN_IMAGE_SIZE}..{MAX_IMAGE_SIZE}, got {args.verify_size}")
     if args.onnx.is_dir():
         raise UsageError(f"--onnx {args.onnx}: is a folder; name the file to write, e.g. {args.onnx / 'model.onnx'}")
     if args.onnx.suffix.lower() != ".onnx":  # so that a photo named by mistake is never replaced
