@@ -177,7 +177,7 @@ class Stylizer:
         """
         check_steps(steps, None)
         check_alpha(alpha)
-        code = style if isinstance(style, (StyleCode, StyleTargets)) else self.encode_style(style)
+        code = self._style_code(style)
         moving = as_batch(content).to(self.device, torch.float32)
         h, w = moving.shape[-2:]
         generator = None
@@ -266,8 +266,14 @@ class Stylizer:
         """
         from agents.blend import blend_styles
 
-        codes = [s if isinstance(s, (StyleCode, StyleTargets)) else self.encode_style(s) for s in styles]
-        return blend_styles(codes, weights)
+        return blend_styles([self._style_code(s) for s in styles], weights)
+
+    def _style_code(self, style: Any) -> StyleCode | StyleTargets:
+        """``style`` as a code on this stylizer's device: an image is encoded, a code made on
+        another device is moved here."""
+        if isinstance(style, (StyleCode, StyleTargets)):
+            return style.to(self.device)
+        return self.encode_style(style)
 
     def stylize(
         self,

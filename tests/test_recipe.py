@@ -45,6 +45,16 @@ def test_targets_give_the_codes_output_exactly(stylizer: Stylizer) -> None:
     assert all(torch.equal(plain[k], via_targets[k]) for k in plain)
 
 
+def test_a_code_from_another_device_is_moved_to_the_stylizers(stylizer: Stylizer, monkeypatch) -> None:
+    """A code or targets encoded on one device serve a stylizer on another (sequences and blends)."""
+    code = stylizer.encode_style(STYLE_A)
+    monkeypatch.setattr(stylizer, "device", torch.device("meta"))  # stands in for a GPU stylizer
+    for style in (code, code.targets()):
+        moved = stylizer._style_code(style)
+        assert type(moved) is type(style) and vars(moved).keys() == vars(style).keys()
+        assert all(t.device.type == "meta" and t.shape == vars(style)[k].shape for k, t in vars(moved).items())
+
+
 def test_blend_weights_one_zero_reproduce_the_single_style_exactly(stylizer: Stylizer) -> None:
     single_a = stylizer.sequence(CONTENT, STYLE_A, steps=3)
     single_b = stylizer.sequence(CONTENT, STYLE_B, steps=3)

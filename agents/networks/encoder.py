@@ -25,6 +25,13 @@ class StyleFeatures:
     w1_3: torch.Tensor
     b1_3: torch.Tensor
 
+    def to(self, device: torch.device | str) -> StyleFeatures:
+        """The same features (of the same class) with every tensor on ``device``.
+
+        :param device: torch device
+        """
+        return type(self)(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
+
 
 @dataclass
 class StyleCode(StyleFeatures):
@@ -101,6 +108,13 @@ class StyleTargets:
     def targets(self) -> StyleTargets:
         """Itself (so that codes and targets are read alike)."""
         return self
+
+    def to(self, device: torch.device | str) -> StyleTargets:
+        """The same targets with every tensor on ``device``.
+
+        :param device: torch device
+        """
+        return StyleTargets(**{name: value.to(device) for name, value in self.tensors().items()})
 
     def tensors(self) -> dict[str, torch.Tensor]:
         """Every field by name, in declaration order."""
