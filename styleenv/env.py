@@ -11,7 +11,7 @@ import torch
 
 from styleenv.data import ImageSource
 from styleenv.devices import resolve_device
-from styleenv.episodes import EpisodeBatch
+from styleenv.episodes import EpisodeBatch, check_options
 from styleenv.reward import Reward, check_action
 from styleenv.vgg import loss_network
 
@@ -148,6 +148,7 @@ class StyleTransferEnv(gym.Env):
         self._started = False
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        check_options(options)  # before seeding: a refused reset leaves the random stream as it was
         super().reset(seed=seed)
         self.batch.start([0], [self.np_random], options)
         self._started = True

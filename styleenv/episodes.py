@@ -19,6 +19,16 @@ from styleenv.reward import Reward, Targets, check_action
 from styleenv.pixels import to_hwc
 
 
+def check_options(options: dict[str, Any] | None) -> None:
+    """Refuse reset options other than ``content`` and ``style`` (a ``ValueError`` naming the first).
+
+    :param options: a reset's options
+    """
+    unknown = sorted(set(options or {}) - {"content", "style"}, key=str)
+    if unknown:
+        raise ValueError(f"reset options may be 'content' and 'style', got {unknown[0]!r}")
+
+
 class EpisodeBatch:
     """N episodes: their pairs, moving images, targets and step counts.
 
@@ -77,9 +87,7 @@ class EpisodeBatch:
         :raises ValueError: an option other than ``content`` and ``style``
         """
         options = options or {}
-        unknown = sorted(set(options) - {"content", "style"}, key=str)
-        if unknown:
-            raise ValueError(f"reset options may be 'content' and 'style', got {unknown[0]!r}")
+        check_options(options)
         pairs = [self._pair(rng, options) for rng in rngs]
         index = torch.as_tensor(list(rows), dtype=torch.long, device=self.device)
         content = torch.from_numpy(np.stack([p[0] for p in pairs])).to(self.device)  # (K, 3, H, W)

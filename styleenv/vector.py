@@ -23,7 +23,7 @@ from gymnasium.vector.utils import batch_space
 from styleenv.data import ImageSource
 from styleenv.devices import resolve_device
 from styleenv.env import V1_CONTENT_WEIGHT, check_arguments
-from styleenv.episodes import EpisodeBatch
+from styleenv.episodes import EpisodeBatch, check_options
 from styleenv.reward import Reward
 from styleenv.vgg import loss_network
 
@@ -119,6 +119,7 @@ class StyleTransferVectorEnv(VectorEnv):
         """
         options = dict(options or {})
         mask = options.pop("reset_mask", None)
+        check_options(options)  # before seeding: a refused reset leaves the random streams as they were
         seeds = self._seeds(seed)
         if mask is None:
             rows = list(range(self.num_envs))

@@ -109,6 +109,15 @@ def test_unknown_reset_options_raise(env):
         env.reset(seed=0, options={"styles": 0})  # not silently ignored: the pair would not be pinned
 
 
+def test_a_refused_reset_leaves_the_random_stream_as_it_was(env):
+    env.reset(seed=3)
+    expected = env.reset()[1]  # the second pair of seed 3
+    env.reset(seed=3)
+    with pytest.raises(ValueError, match="'styles'"):
+        env.reset(seed=99, options={"styles": 0})
+    assert env.reset()[1] == expected
+
+
 def test_wrong_action_shape_names_the_expected_shape(env):
     env.reset(seed=0)
     with pytest.raises(ValueError, match=rf"\(3, {SIZE}, {SIZE}\)"):

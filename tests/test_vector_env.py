@@ -133,6 +133,16 @@ def test_seeds_that_are_not_python_ints_raise_instead_of_being_ignored():
     np.testing.assert_array_equal(first["moving"][0], again["moving"][0])
 
 
+def test_a_refused_reset_leaves_the_random_streams_as_they_were():
+    env = StyleTransferVectorEnv(N, image_size=SIZE, **IMAGES)
+    env.reset(seed=3)
+    expected = env.reset()[0]["moving"]  # the second pairs of seed 3
+    env.reset(seed=3)
+    with pytest.raises(ValueError, match="'styles'"):
+        env.reset(seed=99, options={"styles": 0})
+    np.testing.assert_array_equal(env.reset()[0]["moving"], expected)
+
+
 def test_stable_baselines3_trains_through_the_adapter():
     from stable_baselines3 import SAC
 
