@@ -177,7 +177,7 @@ class Stylizer:
         """
         check_steps(steps, None)
         check_alpha(alpha)
-        code = self._style_code(style)
+        code = self._style_code(style).targets()  # the builder's whole view of the style: N x C x 1 x 1 vectors
         moving = as_batch(content).to(self.device, torch.float32)
         h, w = moving.shape[-2:]
         generator = None

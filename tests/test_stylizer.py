@@ -211,6 +211,17 @@ def test_style_encoded_once_per_sequence(stylizer: Stylizer, monkeypatch: pytest
     assert len(calls) == 2
 
 
+def test_style_statistics_taken_once_per_sequence(stylizer: Stylizer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The builder's AdaIN targets come from the style alone: one ``targets()`` per sequence, not per step."""
+    from agents.networks import StyleCode
+
+    calls = []
+    original = StyleCode.targets
+    monkeypatch.setattr(StyleCode, "targets", lambda code: calls.append(1) or original(code))
+    stylizer.sequence(torch.rand(3, 32, 32), torch.rand(3, 36, 36), steps=6)
+    assert len(calls) == 1
+
+
 def test_keep_and_bad_arguments(stylizer: Stylizer) -> None:
     content, style = torch.rand(3, 32, 32), torch.rand(3, 32, 32)
     full = stylizer.sequence_tensor(content, style, steps=4)
