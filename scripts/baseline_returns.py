@@ -23,7 +23,7 @@ import numpy as np
 import styleenv
 from agents.factory import AgentSpecError, make_agent
 from styleenv.data import ImageSource
-from styleenv.env import V1_CONTENT_WEIGHT
+from styleenv.env import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, V1_CONTENT_WEIGHT
 from styleenv.evaluation.rollout import rollout
 from styleenv.pixels import to_pil
 
@@ -36,7 +36,8 @@ def main() -> None:
     parser.add_argument("--styles", type=Path, required=True, help="folder of style images (e.g. ../shared/data/style)")
     parser.add_argument("--release", type=Path, required=True, help="folder of the released actor.pth.tar and builder.pth.tar")
     parser.add_argument("--pairs", type=int, default=30, help="number of (content, style) pairs, each image in one")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256], help="image sides, px (at least 16)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256],
+                        help=f"image sides, px ({MIN_IMAGE_SIZE}..{MAX_IMAGE_SIZE})")
     parser.add_argument("--steps", type=int, default=10, help="episode length")
     parser.add_argument("--content-weight", type=float, default=V1_CONTENT_WEIGHT, help="v1's weight (default: %(default)s)")
     parser.add_argument("--sweep", type=float, nargs="*", default=[], help="also rank the agents at these weights")
@@ -46,10 +47,15 @@ def main() -> None:
     for path in (args.contents, args.styles, args.release):
         if not path.is_dir():
             parser.error(f"folder {path} does not exist (pass --contents, --styles and --release)")
-    if args.pairs < 1 or args.steps < 1 or min(args.sizes) < 16:
-        parser.error("--pairs and --steps must be at least 1, --sizes at least 16")
+    if args.pairs < 1 or args.steps < 1:
+        parser.error("--pairs and --steps must be at least 1")
+    if not MIN_IMAGE_SIZE <= min(args.sizes) <= max(args.sizes) <= MAX_IMAGE_SIZE:
+        parser.error(f"--sizes must lie in {MIN_IMAGE_SIZE}..{MAX_IMAGE_SIZE}, got {args.sizes}")
 
-    contents, styles = ImageSource(args.contents, kind="content"), ImageSource(args.styles, kind="style")
+    try:
+        contents, styles = ImageSource(args.contents, kind="content"), ImageSource(args.styles, kind="style")
+    except ValueError as err:  # a folder without images
+        parser.error(str(err))
     if args.pairs > min(len(contents), len(styles)):
         parser.error(f"--pairs {args.pairs}: there are only {len(contents)} contents and {len(styles)} styles")
     rng = np.random.default_rng(args.seed)

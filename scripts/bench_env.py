@@ -7,15 +7,17 @@
 ``SyncVectorEnv``; they share one loss network). ``async``: N single envs in subprocesses
 (``AsyncVectorEnv``; each loads its own loss network). ``batched``: the vector entry point, one
 VGG pass for the N episodes. Random image actions; one warm-up step, then ``--steps`` timed
-steps; figures are env steps per second (N per vector step) and the resident memory after the
-steps: this process's, plus, for ``async``, every worker's (``MB``, and ``MB/worker``).
+steps; figures are env steps per second (N per vector step) and the memory after the steps: the
+proportional set size (PSS) of this process plus, for ``async``, of every worker (``MB``, and
+``MB/worker``). PSS splits each shared page between the processes that map it, so the pages the
+forked workers share with this process (the libraries, and what it held when they forked) count
+once in the total; summed resident sizes would count them once per process.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 
 import gymnasium as gym
@@ -24,14 +26,26 @@ import torch
 
 import styleenv
 from styleenv.devices import resolve_device
+from styleenv.env import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
 
 MODES = {"batched": "vector_entry_point", "separate": "sync", "async": "async"}
 
 
-def rss_mb(pid: int | str = "self") -> float:
-    """Resident memory of a process (Linux ``/proc``), MB."""
-    with open(f"/proc/{pid}/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+def pss_mb(pid: int | str = "self") -> float:
+    """Proportional set size of a process (Linux ``/proc/PID/smaps_rollup``), MB."""
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        kilobytes = next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
+    return kilobytes / 1024
+
+
+def memory_mb(workers: list[int]) -> tuple[float, float]:
+    """Memory of this process and its ``workers`` (PSS: a page they share counts once), MB.
+
+    :param workers: process ids
+    :return: the total, and the workers' mean (0 without workers)
+    """
+    shares = [pss_mb(pid) for pid in workers]
+    return pss_mb() + sum(shares), sum(shares) / len(shares) if shares else 0.0
 
 
 def measure(env_id: str, mode: str, num: int, size: int, steps: int, device: str) -> dict[str, float]:
@@ -45,9 +59,8 @@ def measure(env_id: str, mode: str, num: int, size: int, steps: int, device: str
         for _ in range(steps):
             envs.step(actions)
         rate = num * steps / (time.perf_counter() - start)
-        workers = [rss_mb(p.pid) for p in getattr(envs, "processes", [])]
-        return {"env_steps_per_second": rate, "rss_mb": rss_mb() + sum(workers),
-                "rss_mb_per_worker": sum(workers) / len(workers) if workers else 0.0}
+        total, per_worker = memory_mb([p.pid for p in getattr(envs, "processes", [])])
+        return {"env_steps_per_second": rate, "pss_mb": total, "pss_mb_per_worker": per_worker}
     finally:
         envs.close()
 
@@ -64,8 +77,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
-    if min(args.sizes) < 16 or min(args.envs) < 1 or args.steps < 1:
-        parser.error("--sizes must be at least 16, --envs and --steps at least 1")
+    if not MIN_IMAGE_SIZE <= min(args.sizes) <= max(args.sizes) <= MAX_IMAGE_SIZE:
+        parser.error(f"--sizes must lie in {MIN_IMAGE_SIZE}..{MAX_IMAGE_SIZE}, got {args.sizes}")
+    if min(args.envs) < 1 or args.steps < 1:
+        parser.error("--envs and --steps must be at least 1")
     if args.threads is not None and args.threads < 1:
         parser.error(f"--threads must be at least 1, got {args.threads}")
     try:
@@ -82,14 +97,15 @@ def main() -> None:
                 figure = measure(args.env_id, mode, num, size, args.steps, args.device)
                 figures.append({"size": size, "envs": num, "mode": mode} | figure)
                 if not args.json:
-                    worker = f" ({figure['rss_mb_per_worker']:,.0f} MB/worker)" if mode == "async" else ""
+                    worker = f" ({figure['pss_mb_per_worker']:,.0f} MB/worker)" if mode == "async" else ""
                     print(f"{size:5d} px  N={num:3d}  {mode:9s} {figure['env_steps_per_second']:8.2f} env steps/s"
-                          f"  {figure['rss_mb']:7,.0f} MB{worker}", flush=True)
+                          f"  {figure['pss_mb']:7,.0f} MB{worker}", flush=True)
     if args.json:
         print(json.dumps({"env_id": args.env_id, "device": args.device, "threads": torch.get_num_threads(),
                           "steps": args.steps, "figures": figures}))  # fmt: skip
     else:
-        print(f"({args.env_id} on {args.device}, {torch.get_num_threads()} torch threads, {args.steps} timed steps each)")
+        print(f"({args.env_id} on {args.device}, {torch.get_num_threads()} torch threads, {args.steps} timed steps "
+              "each; memory: PSS after the steps, workers included)")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -58,6 +57,17 @@ def release_mean_std(feat, eps: float = 1e-5):
     n, c = feat.shape[:2]
     flat = feat.reshape(n, c, -1)
     return flat.mean(dim=2).view(n, c, 1, 1), (flat.var(dim=2) + eps).sqrt().view(n, c, 1, 1)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB (``VmHWM`` of ``/proc/self/status``).
+
+    Not ``getrusage``'s ``ru_maxrss``: Linux carries that across ``exec``, so a worker started by a
+    larger process would report its parent's peak.
+    """
+    with open("/proc/self/status") as f:
+        kilobytes = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    return kilobytes / 1024
 
 
 def worker(size: str, mode: str, args: argparse.Namespace) -> dict:
@@ -122,7 +132,7 @@ def worker(size: str, mode: str, args: argparse.Namespace) -> dict:
     if cuda:
         peak_mb = torch.cuda.max_memory_allocated(device) / 2**20
     else:
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kilobytes on Linux
+        peak_mb = peak_rss_mb()
     out = {"seconds_per_step": wall / args.steps, "peak_mb": peak_mb, "threads": threads,
            "device": torch.cuda.get_device_name(device) if cuda else "cpu"}
     if cuda and mode == "stylizer":  # how far bf16 moves step 10, in 1/255

@@ -26,16 +26,22 @@ import argparse
 import gc
 import json
 import os
-import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 import torch as th  # noqa: E402
+
+if TYPE_CHECKING:
+    from stable_baselines3 import SAC
+    from stable_baselines3.common.vec_env import VecEnv
+
+    from agents.sac.trainer import Run
 
 
 def rss_mb() -> float:
@@ -44,7 +50,14 @@ def rss_mb() -> float:
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak resident memory in MB (``VmHWM`` of ``/proc/self/status``).
+
+    Not ``getrusage``'s ``ru_maxrss``: Linux carries that across ``exec``, so a benchmark started by a
+    larger process would report its parent's peak.
+    """
+    with open("/proc/self/status") as f:
+        kilobytes = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    return kilobytes / 1024
 
 
 class _ToRelu5:
@@ -94,65 +107,72 @@ def train_config(args: argparse.Namespace, output: str = ""):
                        replay_on_device=not args.replay_host).validate()
 
 
-def bench_updates(args: argparse.Namespace) -> dict:
-    from agents.sac.trainer import build
+def acting_seconds(model: SAC, env: VecEnv, vector_steps: int) -> float:
+    """Wall time of ``vector_steps`` steps of the acting loop alone (policy + builder + env), from a reset.
+
+    The device is synchronised before the clock starts (the reset's work is not counted) and before it stops.
+    """
+    obs = env.reset()
+    _sync(model.device)
+    t = time.perf_counter()
+    for _ in range(vector_steps):
+        action, _ = model.predict(obs, deterministic=False)
+        obs, *_ = env.step(action)
+    _sync(model.device)
+    return time.perf_counter() - t
+
+
+def bench_updates(run: Run, args: argparse.Namespace) -> dict:
+    """Time ``args.updates`` training updates of a built run after ``args.warmup`` steps, then the acting loop.
+
+    :param run: the run built from :func:`train_config`'s config
+    :param args: the parsed arguments
+    """
+    from stable_baselines3.common.callbacks import CallbackList
 
     updates, envs, naive = args.updates, args.envs, args.naive
-    with tempfile.TemporaryDirectory(prefix="bench_train_") as out:  # the run folder goes with it
-        cfg = train_config(args, out)
-        run = build(cfg)
-        model = run.model
-        sac_seconds, env_seconds = [0.0], [0.0]
-        model.train = _timed(model.train, sac_seconds, model.device)  # timing only
-        model.env.step = _timed(model.env.step, env_seconds, model.device)
-        if naive:
-            gen = run.generative
-            gen.cache.net = gen.content_cache.net = gen.net = _ToRelu5(gen.net)
-            gen.content_cache.max_bytes = 0
-            gen.cache.batch = lambda style, keys, _b=gen.cache.batch: _b(style, None)
-        from stable_baselines3.common.callbacks import CallbackList
-
-        callbacks = CallbackList([run.generative])
-        model.learn(args.warmup, callback=callbacks)
-        sac_seconds[0], env_seconds[0], run.generative.seconds = 0.0, 0.0, 0.0
-        start_steps = model.num_timesteps
-        _sync(model.device)
-        t = time.perf_counter()
-        model.learn(updates, callback=callbacks, reset_num_timesteps=False)
-        _sync(model.device)
-        total = time.perf_counter() - t
-        steps = model.num_timesteps - start_steps  # `updates` rounded up to whole vector steps
-        split = {"env": env_seconds[0], "sac": sac_seconds[0], "generative": run.generative.seconds}
-        split["other"] = total - sum(split.values())
-
-        # acting loop alone
-        env = run.env
-        obs = env.reset()
-        n_act = -(-max(5, updates) // envs)  # vector steps
-        t = time.perf_counter()
-        for _ in range(n_act):
-            action, _ = model.predict(obs, deterministic=False)
-            obs, *_ = env.step(action)
-        _sync(model.device)
-        act = time.perf_counter() - t
-        model.logger.close()  # TensorBoard's files, before their folder is removed
-        return {
-            "size": args.size,
-            "device": str(model.device),
-            "envs": envs,
-            "generative_batch": cfg.generative_batch_size or cfg.batch_size,
-            "updates": steps,
-            "seconds_per_update": total / steps,
-            "training_env_steps_per_second": steps / total,
-            **{f"{k}_seconds_per_update": v / steps for k, v in split.items()},
-            "env_steps_per_second": n_act * envs / act,
-            "style_cache_hit_rate": run.generative.cache.hits / max(1, run.generative.cache.hits + run.generative.cache.misses),
-            "content_cache_hit_rate": run.generative.content_cache.hits / max(1, run.generative.content_cache.hits + run.generative.content_cache.misses),
-            "naive": naive,
-            "generative_bf16": args.bf16,
-            "replay_on_device": bool(model.replay_buffer.on_device),
-            "threads": th.get_num_threads(),
-        }
+    model = run.model
+    sac_seconds, env_seconds = [0.0], [0.0]
+    model.train = _timed(model.train, sac_seconds, model.device)  # timing only
+    model.env.step = _timed(model.env.step, env_seconds, model.device)
+    if naive:
+        gen = run.generative
+        gen.cache.net = gen.content_cache.net = gen.net = _ToRelu5(gen.net)
+        gen.content_cache.max_bytes = 0
+        gen.cache.batch = lambda style, keys, _b=gen.cache.batch: _b(style, None)
+    callbacks = CallbackList([run.generative])
+    model.learn(args.warmup, callback=callbacks)
+    sac_seconds[0], env_seconds[0], run.generative.seconds = 0.0, 0.0, 0.0
+    start_steps = model.num_timesteps
+    _sync(model.device)
+    t = time.perf_counter()
+    model.learn(updates, callback=callbacks, reset_num_timesteps=False)
+    _sync(model.device)
+    total = time.perf_counter() - t
+    steps = model.num_timesteps - start_steps  # `updates` rounded up to whole vector steps
+    split = {"env": env_seconds[0], "sac": sac_seconds[0], "generative": run.generative.seconds}
+    split["other"] = total - sum(split.values())
+    n_act = -(-max(5, updates) // envs)  # vector steps
+    act = acting_seconds(model, run.env, n_act)
+    model.logger.close()  # TensorBoard's files, before their folder is removed
+    cache, content_cache = run.generative.cache, run.generative.content_cache
+    return {
+        "size": args.size,
+        "device": str(model.device),
+        "envs": envs,
+        "generative_batch": run.config.generative_batch_size or run.config.batch_size,
+        "updates": steps,
+        "seconds_per_update": total / steps,
+        "training_env_steps_per_second": steps / total,
+        **{f"{k}_seconds_per_update": v / steps for k, v in split.items()},
+        "env_steps_per_second": n_act * envs / act,
+        "style_cache_hit_rate": cache.hits / max(1, cache.hits + cache.misses),
+        "content_cache_hit_rate": content_cache.hits / max(1, content_cache.hits + content_cache.misses),
+        "naive": naive,
+        "generative_bf16": args.bf16,
+        "replay_on_device": bool(model.replay_buffer.on_device),
+        "threads": th.get_num_threads(),
+    }
 
 
 def bench_buffer(size: int, n: int) -> dict:
@@ -214,13 +234,14 @@ def main(argv: list[str] | None = None) -> int:
     for flag, folder in (("--content", args.content), ("--style", args.style)):
         if folder is not None and not Path(folder).exists():
             parser.error(f"{flag} {folder}: no such file or folder")
-    from agents.sac.config import ConfigError
+    from agents.sac.trainer import build
 
-    try:
-        train_config(args)
-    except ConfigError as err:
-        parser.error(str(err))
-    result = bench_updates(args)
+    with tempfile.TemporaryDirectory(prefix="bench_train_") as out:  # the run folder goes with it
+        try:
+            run = build(train_config(args, out))
+        except ValueError as err:  # a bad value (ConfigError), size, data folder or device: one line
+            parser.error(str(err))
+        result = bench_updates(run, args)
     if args.buffer:
         result.update(bench_buffer(args.size, args.buffer))
     result["peak_rss_mb"] = peak_rss_mb()

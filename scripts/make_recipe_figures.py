@@ -46,11 +46,13 @@ CONTENTS = ["adain_cornell.jpg", "adain_sailboat.jpg", "adain_newyork.jpg", "ada
 STYLES = ["adain_mondrian.jpg", "ns_starry_night.jpg", "adain_la_muse.jpg", "titu_blue_swirls.jpg"]
 
 
+def _pictures(data: Path) -> list[Path]:
+    """The files of the shared data folder that the figures use."""
+    return [data / "content" / name for name in CONTENTS] + [data / "style" / name for name in STYLES]
+
+
 def _open(data: Path, kind: str, name: str, side: int) -> Image.Image:
-    path = data / kind / name
-    if not path.is_file():
-        raise SystemExit(f"{path}: missing; pass --data with the shared data folder (content/ and style/)")
-    return fit_max_side(load_image(path), side)
+    return fit_max_side(load_image(data / kind / name), side)
 
 
 def blend_sweep(stylizer: Stylizer, data: Path, out: Path, steps: int) -> None:
@@ -128,7 +130,9 @@ def video(data: Path, out: Path, steps: int, release: Path | None) -> dict:
                         "--out", str(target), "--json", *model]
                 buffer = io.StringIO()
                 with contextlib.redirect_stdout(buffer):
-                    assert main(argv) == 0
+                    code = main(argv)
+                if code != 0:
+                    raise SystemExit(f"styleenv {' '.join(argv)} failed (exit {code})")
                 result = json.loads(buffer.getvalue())["videos"][0]
                 row["input"] = result["flicker_input"]
                 row[f"temporal {temporal:g}"] = result["flicker_output"][str(steps)]
@@ -165,7 +169,7 @@ def onnx(stylizer: Stylizer, data: Path, out: Path, steps: int, release: Path | 
     return {"max_abs_diff_256": diff, f"max_abs_diff_step{steps}_image": float((a - b).abs().max())}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data",
                         help="the shared data folder, with content/ and style/ (default: %(default)s)")
@@ -175,11 +179,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5, help="steps shown (default: %(default)s)")
     parser.add_argument("--parts", nargs="+", default=list(PARTS), choices=PARTS, help="what to make (default: all)")
     parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.steps < 1:
         parser.error(f"--steps must be at least 1, got {args.steps}")
     if not (args.data / "content").is_dir() or not (args.data / "style").is_dir():
         parser.error(f"--data {args.data}: no content/ and style/ folders there (pass the shared data folder)")
+    missing = [path for path in _pictures(args.data) if not path.is_file()]
+    if missing:
+        parser.error(f"--data {args.data}: {missing[0].relative_to(args.data)} is missing (pass the shared data folder)")
     if not is_writable_folder(args.out):
         parser.error(f"--out {args.out}: not a writable folder")
     torch.set_num_threads(2)

@@ -18,6 +18,11 @@ run's ``last.zip`` when none is one). ``--sibling RUN COMMAND WALL_HOURS`` adds 
 the same start whose snapshots are averaged in: it is recorded as a stage of its own, before the
 run's, after checking that it started from the same weights and held back the same files.
 
+A ``.zip`` snapshot names its run by the TensorBoard folder saved in it (``RUN/tb``). A run that
+wrote no TensorBoard logs (tensorboard not installed) saves none, so its snapshots name no run:
+such a snapshot counts as RUN's, and with ``--sibling`` it is refused, since the card could then
+give its steps to the wrong run.
+
 A run that started from an earlier checkpoint (its config's ``init``) passes that checkpoint's
 card with ``--continues``: its stages come first, after checking that its sha256 is the init
 file's and that it held back the same files. ``--card-only`` rewrites the card of an already
@@ -87,14 +92,26 @@ def fingerprint(path: Path) -> dict:
 def snapshot_data(path: Path) -> tuple[int, Path | None] | None:
     """Env steps and run folder of an SB3 zip snapshot (its JSON ``data``, nothing unpickled); None for others.
 
-    The run folder is the parent of the zip's ``tensorboard_log`` (``RUN/tb``), None without one.
+    The run folder is the parent of the zip's ``tensorboard_log`` (``RUN/tb``), None without one
+    (a run that wrote no TensorBoard logs).
+
+    :raises ValueError: a ``.zip`` that is not an SB3 model (one line naming it)
     """
     if path.suffix != ".zip":
         return None
-    with zipfile.ZipFile(path) as archive:
-        data = json.loads(archive.read("data"))
+    try:
+        with zipfile.ZipFile(path) as archive:
+            data = json.loads(archive.read("data"))
+        steps = int(data["num_timesteps"])
+    except (OSError, zipfile.BadZipFile, KeyError, TypeError, ValueError):
+        raise ValueError(f"{path}: not an SB3 model zip (a copy of a run's checkpoints/last.zip)") from None
     tb = data.get("tensorboard_log")
-    return int(data["num_timesteps"]), Path(tb).parent.resolve() if tb else None
+    return steps, Path(tb).parent.resolve() if tb else None
+
+
+def is_run_folder(run: Path) -> bool:
+    """Whether ``run`` holds a training run's ``config.json`` and ``checkpoints/last.json``."""
+    return (run / "config.json").is_file() and (run / "checkpoints" / "last.json").is_file()
 
 
 def run_stage(run: Path, snapshots: list[tuple[int, Path | None]], main: bool, command: str,
@@ -102,8 +119,8 @@ def run_stage(run: Path, snapshots: list[tuple[int, Path | None]], main: bool, c
     """The card's record of one training run: command, steps, wall time, hardware, config, held-back history.
 
     :param snapshots: :func:`snapshot_data` of the averaged ``.zip`` files; the steps are those of the
-        latest snapshot of this run (the main run also counts zips that name no run), else the run's
-        ``last.zip``
+        latest snapshot of this run (the main run also counts zips that name no run, which ``main``
+        allows only without siblings), else the run's ``last.zip``
     """
     from styleenv.weights import sha256_of
 
@@ -132,14 +149,18 @@ def earlier_stages(card_path: Path, init_sha256: str | None, holdout: dict) -> l
     """The training stages of the checkpoint a run started from (``--continues CARD``).
 
     :param init_sha256: sha256 of the run's ``init`` file (``None``: the run has none)
+    :raises ValueError: the card is not JSON, or does not continue into this run (one line saying why)
     """
-    card = json.loads(card_path.read_text())
+    try:
+        card = json.loads(card_path.read_text())
+    except ValueError:
+        raise ValueError(f"--continues {card_path}: not a checkpoint card (not JSON)") from None
     if init_sha256 is None:
-        raise SystemExit("--continues: the run's config has no init file to match")
+        raise ValueError("--continues: the run's config has no init file to match")
     if init_sha256 != card["sha256"]:
-        raise SystemExit(f"--continues: {card_path} describes another file than the run's init")
+        raise ValueError(f"--continues: {card_path} describes another file than the run's init")
     if _held_files(card["training"]["holdout"]) != _held_files(holdout):
-        raise SystemExit(f"--continues: {card_path} held back other files than this run")
+        raise ValueError(f"--continues: {card_path} held back other files than this run")
     return card["training"]["stages"]
 
 
@@ -176,13 +197,17 @@ def main(argv: list[str] | None = None) -> int:
 
     from agents.averaging import average_networks, normalised, parse_source
     from agents.default import DEFAULT_CARD, DEFAULT_CHECKPOINT
-    from agents.release import save_checkpoint
+    from agents.release import CheckpointError, save_checkpoint
     from styleenv.files import is_writable_folder
     from styleenv.weights import sha256_of
 
     zip_path = args.run / "checkpoints" / "last.zip"
     if not zip_path.is_file():
         parser.error(f"{zip_path}: no checkpoint; train first (styleenv train ...)")
+    if not is_run_folder(args.run):
+        parser.error(f"{args.run}: not a training run folder (no config.json or checkpoints/last.json)")
+    if args.continues is not None and not args.continues.is_file():
+        parser.error(f"--continues {args.continues}: no such card file")
     if args.eval is not None and not (args.eval / "rows.csv").is_file():
         parser.error(f"--eval {args.eval}: no rows.csv there (pass a styleenv evaluate output folder)")
     out = args.out or DEFAULT_CHECKPOINT
@@ -206,7 +231,15 @@ def main(argv: list[str] | None = None) -> int:
             if not path.exists():
                 parser.error(f"--average {path}: no such snapshot file or folder")
         averaged = [{**fingerprint(path), "weight": share} for path, share in shares]
-    snapshots = [data for data in (snapshot_data(path) for path, _ in sources) if data is not None]
+    try:
+        zips = {path: snapshot_data(path) for path, _ in sources}
+    except ValueError as err:
+        parser.error(f"--average {err}")
+    snapshots = [data for data in zips.values() if data is not None]
+    unnamed = [path for path, data in zips.items() if data is not None and data[1] is None]
+    if unnamed and args.sibling:
+        parser.error(f"--average {unnamed[0]}: the snapshot names no run (its run wrote no TensorBoard logs), "
+                     "so with --sibling its steps could go to the wrong run's stage")
     stage = run_stage(args.run, snapshots, True, args.command, args.wall_hours, args.hardware)
     config = stage["config"]
     holdout = held_back(config)
@@ -215,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     siblings = []
     for run, command, hours in args.sibling:
         run = Path(run)
-        if not (run / "config.json").is_file() or not (run / "checkpoints" / "last.json").is_file():
+        if not is_run_folder(run):
             parser.error(f"--sibling {run}: not a training run folder (no config.json or checkpoints/last.json)")
         try:
             hours = float(hours)
@@ -230,10 +263,16 @@ def main(argv: list[str] | None = None) -> int:
         siblings.append(sibling)
     stages = siblings + [stage]
     if args.continues:
-        stages = earlier_stages(args.continues, stage.get("init_sha256"), holdout) + stages
+        try:
+            stages = earlier_stages(args.continues, stage.get("init_sha256"), holdout) + stages
+        except ValueError as err:
+            parser.error(str(err))
     total_steps = sum(s["env_steps"] for s in stages)
     if not args.card_only:
-        actor, builder, weights = average_networks(sources or [(zip_path, 1.0)])  # one source: that checkpoint
+        try:
+            actor, builder, weights = average_networks(sources or [(zip_path, 1.0)])  # one source: that checkpoint
+        except CheckpointError as err:  # a .pt or folder that is not a checkpoint (names it)
+            parser.error(str(err))
         meta = {"num_timesteps": total_steps, "image_size": config["image_size"], "source": "styleenv train (SB3 SAC)"}
         if weights is not None:
             meta["loss_weights"] = weights

@@ -74,7 +74,7 @@ def test_init_default_is_the_shipped_checkpoint(tmp_path):
     assert init_source({"init": str(tmp_path / "w.pt")}) == tmp_path / "w.pt"
 
 
-def test_continues_refuses_a_card_of_another_file(tmp_path):
+def test_continues_refuses_a_card_of_another_file(tmp_path, capsys):
     ship = _script().main
     _train(tmp_path / "run1", 6)
     first = tmp_path / "first.pt"
@@ -84,9 +84,70 @@ def test_continues_refuses_a_card_of_another_file(tmp_path):
     card["sha256"] = "0" * 64
     other = tmp_path / "other.json"
     other.write_text(json.dumps(card))
-    with pytest.raises(SystemExit, match="another file"):
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
         ship([str(tmp_path / "run2"), "--out", str(tmp_path / "second.pt"), "--command", "styleenv train",
               "--continues", str(other)])
+    assert exit_.value.code == 2
+    assert f"error: --continues: {other} describes another file than the run's init" in capsys.readouterr().err
+    assert not (tmp_path / "second.pt").exists()
+
+
+def test_bad_inputs_are_refused_in_one_line(tmp_path, capsys):
+    """A file that is not what its option asks for, or a run folder without its config, ends in one
+    error line (exit 2), before anything is written."""
+    import shutil
+
+    ship = _script().main
+    run = tmp_path / "run"
+    _train(run, 4)
+    not_zip, not_pt, not_card = tmp_path / "notes.zip", tmp_path / "notes.pt", tmp_path / "card.json"
+    for path in (not_zip, not_pt, not_card):
+        path.write_text("not what it says")
+    bare = tmp_path / "bare"
+    shutil.copytree(run, bare)
+    (bare / "config.json").unlink()
+    out = tmp_path / "out.pt"
+    cases = [([str(run), "--average", str(not_zip)], f"error: --average {not_zip}: not an SB3 model zip"),
+             ([str(run), "--average", str(not_pt)], f"error: {not_pt}: not a readable PyTorch checkpoint"),
+             ([str(run), "--continues", str(tmp_path / "gone.json")],
+              f"error: --continues {tmp_path / 'gone.json'}: no such card file"),
+             ([str(run), "--continues", str(not_card)], f"error: --continues {not_card}: not a checkpoint card"),
+             ([str(bare)], f"error: {bare}: not a training run folder")]
+    for argv, message in cases:
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exit_:
+            ship([*argv, "--out", str(out)])
+        assert exit_.value.code == 2, argv
+        assert message in capsys.readouterr().err.splitlines()[-1]
+    assert not out.exists()
+
+
+def test_snapshots_of_a_run_without_tensorboard(tmp_path, capsys, monkeypatch):
+    """A run that wrote no TensorBoard logs saves snapshots that name no run: they count as RUN's,
+    and with --sibling (whose stage they might belong to) they are refused in one line."""
+    from agents.sac import trainer
+
+    monkeypatch.setattr(trainer, "tensorboard_folder", lambda directory: None)  # as where tensorboard is missing
+    script = _script()
+    _train(tmp_path / "run", 4)
+    snapshot = tmp_path / "snap-4.zip"
+    snapshot.write_bytes((tmp_path / "run" / "checkpoints" / "last.zip").read_bytes())
+    assert script.snapshot_data(snapshot) == (4, None)
+    (tmp_path / "run" / "checkpoints" / "last.json").write_text('{"num_timesteps": 9}')  # the run went on after it
+    out = tmp_path / "soup.pt"
+    assert script.main([str(tmp_path / "run"), "--out", str(out), "--average", str(snapshot)]) == 0
+    assert json.loads(out.with_suffix(".json").read_text())["training"]["env_steps"] == 4
+
+    _train(tmp_path / "run2", 3)
+    sibling = tmp_path / "sibling-3.zip"
+    sibling.write_bytes((tmp_path / "run2" / "checkpoints" / "last.zip").read_bytes())
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        script.main([str(tmp_path / "run"), "--out", str(out), "--sibling", str(tmp_path / "run2"), "styleenv train b",
+                     "0.25", "--average", f"{snapshot}:1", f"{sibling}:1"])
+    assert exit_.value.code == 2
+    assert f"error: --average {snapshot}: the snapshot names no run" in capsys.readouterr().err
 
 
 def test_average_ships_the_weighted_mean_of_snapshots(tmp_path, capsys):
