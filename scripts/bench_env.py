@@ -27,15 +27,9 @@ import torch
 import styleenv
 from styleenv.devices import resolve_device
 from styleenv.env import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
+from styleenv.memory import pss_mb
 
 MODES = {"batched": "vector_entry_point", "separate": "sync", "async": "async"}
-
-
-def pss_mb(pid: int | str = "self") -> float:
-    """Proportional set size of a process (Linux ``/proc/PID/smaps_rollup``), MB."""
-    with open(f"/proc/{pid}/smaps_rollup") as f:
-        kilobytes = next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
-    return kilobytes / 1024
 
 
 def memory_mb(workers: list[int]) -> tuple[float, float]:

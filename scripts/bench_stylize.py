@@ -59,17 +59,6 @@ def release_mean_std(feat, eps: float = 1e-5):
     return flat.mean(dim=2).view(n, c, 1, 1), (flat.var(dim=2) + eps).sqrt().view(n, c, 1, 1)
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident memory in MB (``VmHWM`` of ``/proc/self/status``).
-
-    Not ``getrusage``'s ``ru_maxrss``: Linux carries that across ``exec``, so a worker started by a
-    larger process would report its parent's peak.
-    """
-    with open("/proc/self/status") as f:
-        kilobytes = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
-    return kilobytes / 1024
-
-
 def worker(size: str, mode: str, args: argparse.Namespace) -> dict:
     """Runs in a fresh process: build one method, warm up, time, report."""
     sys.path.insert(0, str(ROOT))
@@ -80,6 +69,7 @@ def worker(size: str, mode: str, args: argparse.Namespace) -> dict:
     from agents.stylizer import Stylizer
     from styleenv import ops
     from styleenv.devices import resolve_device, set_threads
+    from styleenv.memory import peak_rss_mb
     from styleenv.pixels import to_uint8
 
     threads = set_threads(args.threads or None)

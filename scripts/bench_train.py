@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
 import sys
 import tempfile
 import time
@@ -37,27 +36,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import torch as th  # noqa: E402
 
+from styleenv.memory import peak_rss_mb, rss_mb  # noqa: E402
+
 if TYPE_CHECKING:
     from stable_baselines3 import SAC
     from stable_baselines3.common.vec_env import VecEnv
 
     from agents.sac.trainer import Run
-
-
-def rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory in MB (``VmHWM`` of ``/proc/self/status``).
-
-    Not ``getrusage``'s ``ru_maxrss``: Linux carries that across ``exec``, so a benchmark started by a
-    larger process would report its parent's peak.
-    """
-    with open("/proc/self/status") as f:
-        kilobytes = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
-    return kilobytes / 1024
 
 
 class _ToRelu5:

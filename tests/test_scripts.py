@@ -42,14 +42,12 @@ def _error_line(capsys, run) -> str:
     return capsys.readouterr().err.strip().splitlines()[-1]
 
 
-@pytest.mark.parametrize("name", ["bench_stylize", "bench_train"])
-def test_peak_memory_is_the_benchmarks_own(name):
+def test_peak_memory_is_the_benchmarks_own():
     """A benchmark process started by a larger one (bench_stylize's workers are) reports its own peak
     resident memory, not its parent's: Linux carries ``ru_maxrss`` across ``exec``."""
     block = _resident(1024)
-    code = (f"import importlib.util; spec = importlib.util.spec_from_file_location('m', {str(ROOT / 'scripts' / name)!r} "
-            "+ '.py'); m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m); print(m.peak_rss_mb())")
-    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    code = "from styleenv.memory import peak_rss_mb; print(peak_rss_mb())"
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     del block
     assert 0 < float(child.stdout) < 1024
 
