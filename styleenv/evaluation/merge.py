@@ -10,9 +10,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from styleenv.data import ImageSource
-from styleenv.evaluation.results import ROWS_FILE, EvaluationError, Row, complete_keys, episode_key, read_results, write_rows
+from styleenv.evaluation.results import (ROWS_FILE, EvaluationError, Row, complete_keys, episode_key, read_record,
+                                        read_results, write_agents_record, write_rows)
 from styleenv.evaluation.run import AGENTS_FILE, RUN_FILE, Settings, default_report_steps, report
-from styleenv.files import atomic_write
 
 
 def read_pairs(path: str | Path) -> tuple[ImageSource, ImageSource, list[tuple[int, int]]]:
@@ -69,7 +69,7 @@ def report_folder(out: str | Path, report_steps: Sequence[int] | None = None, st
     """
     out = Path(out)
     rows = read_results(out)
-    run = json.loads((out / RUN_FILE).read_text()) if (out / RUN_FILE).is_file() else {}
+    run = read_record(out / RUN_FILE)
     before = run.get("steps") or max(r["step"] for r in rows)
     if steps is not None and steps != before:
         raise EvaluationError(f"{out} holds a run with --steps {before}; use --steps {before} or leave it out")
@@ -110,14 +110,14 @@ def merge(folders: Sequence[str | Path], out: str | Path, report_steps: Sequence
     seen: set[tuple] = set()
     for folder in map(Path, folders):
         found = read_results(folder)
-        run = json.loads((folder / RUN_FILE).read_text()) if (folder / RUN_FILE).is_file() else {}
+        run = read_record(folder / RUN_FILE)
         runs.add((run.get("steps"), run.get("env")))
         if len(runs) > 1:
             raise EvaluationError(f"{folder} holds a run of another episode length or env ({sorted(runs, key=str)}); merge like runs")
         new = [r for r in found if episode_key(r) not in seen]
         seen.update(episode_key(r) for r in new)
         rows += new
-        info = json.loads((folder / AGENTS_FILE).read_text()) if (folder / AGENTS_FILE).is_file() else {}
+        info = read_record(folder / AGENTS_FILE)
         for name, entry in info.items():
             sha = {agents.get(name, entry).get("weights", {}).get("sha256"), entry.get("weights", {}).get("sha256")}
             if len(sha - {None}) > 1:
@@ -131,7 +131,7 @@ def merge(folders: Sequence[str | Path], out: str | Path, report_steps: Sequence
         raise EvaluationError(f"report steps must lie in 1..{steps}, got {list(report_steps)}")
     out.mkdir(parents=True, exist_ok=True)
     write_rows(out / ROWS_FILE, rows, append=False)
-    atomic_write(out / AGENTS_FILE, lambda tmp: tmp.write_text(json.dumps(agents, indent=1, sort_keys=True) + "\n"))
+    write_agents_record(out / AGENTS_FILE, agents)
     (out / RUN_FILE).write_text(json.dumps({"steps": steps, "env": env_id, "merged": [str(f) for f in folders]}) + "\n")
     names = list(dict.fromkeys(r["agent"] for r in rows))
     log(f"evaluate: merged {len(rows)} rows of {len(names)} agents from {len(folders)} folders into {out}")

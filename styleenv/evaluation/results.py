@@ -1,4 +1,5 @@
-"""The results of an evaluation: ``rows.csv``, one row per agent, content, style, size and step.
+"""The results of an evaluation: ``rows.csv``, one row per agent, content, style, size and step,
+and the folder's JSON records (``agents.json``, ``run.json``).
 
 The CSV is what makes a run resumable: an episode's rows are appended once it is complete, and
 a re-run skips the (agent, content, style, size) episodes that have a row for every step.
@@ -7,12 +8,15 @@ a re-run skips the (agent, content, style, size) episodes that have a row for ev
 from __future__ import annotations
 
 import csv
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from styleenv.files import atomic_write
 
 COLUMNS = (
     "agent", "content", "style", "size", "step",
@@ -61,6 +65,23 @@ def read_results(folder: Path) -> list[Row]:
     if not rows:
         raise EvaluationError(f"{folder / ROWS_FILE} holds no rows")
     return rows
+
+
+def read_record(path: Path) -> dict[str, Any]:
+    """A JSON record of an output folder (``agents.json``, ``run.json``); empty where there is none.
+
+    :param path: the record's file
+    """
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def write_agents_record(path: Path, info: dict[str, Any]) -> None:
+    """Write an ``agents.json`` (sorted, atomically).
+
+    :param path: the file
+    :param info: agent name -> its record
+    """
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(info, indent=1, sort_keys=True) + "\n"))
 
 
 def write_rows(path: Path, rows: list[Row], append: bool) -> None:

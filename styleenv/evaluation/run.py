@@ -34,9 +34,8 @@ from styleenv.env import MAX_IMAGE_SIZE
 from styleenv.evaluation.metrics import PairMetrics
 from styleenv.evaluation.report import TABLE_FILE, agent_sheet, markdown_table, plot_all, save_frames
 from styleenv.evaluation.results import (ROWS_FILE, EvaluationError, Row, complete_keys, episode_key, episode_rows,
-                                        read_results, read_rows, write_rows)
+                                        read_record, read_results, read_rows, write_agents_record, write_rows)
 from styleenv.evaluation.rollout import ActionRefused, Probe, rollout
-from styleenv.files import atomic_write
 from styleenv.pixels import to_pil
 from styleenv.vgg import LossNetwork, loss_network
 
@@ -307,7 +306,7 @@ def report(out: Path, rows: list[Row], agents: list[str], settings: Settings, sh
            plots: bool, log: Callable[[str], None]) -> dict[str, Path]:  # fmt: skip
     """Write the table, the contact sheets and (with ``plots``) the plots; return every output file by kind."""
     files = {"rows": out / ROWS_FILE, "agents": out / AGENTS_FILE, "table": out / TABLE_FILE}
-    info = json.loads(files["agents"].read_text()) if files["agents"].is_file() else {}
+    info = read_record(files["agents"])
     files["table"].write_text(markdown_table(rows, info, agents, settings.report_steps) + "\n")
     for size in sorted({r["size"] for r in rows}):
         for name in agents:
@@ -355,7 +354,7 @@ def _check_weights(path: Path, weights: Mapping[str, Mapping[str, str]], evaluat
     :param weights: name -> ``{"path", "sha256"}`` of this run's agents that read their own weights
     :param evaluated: the agents with rows in the folder
     """
-    recorded = json.loads(path.read_text()) if path.is_file() else {}
+    recorded = read_record(path)
     for name in sorted(set(weights) & evaluated):
         new, old = weights[name], recorded.get(name, {}).get("weights")
         if old is None:
@@ -368,7 +367,7 @@ def _check_weights(path: Path, weights: Mapping[str, Mapping[str, str]], evaluat
 
 def _write_agents(path: Path, agents: dict[str, Any], weights: Mapping[str, Mapping[str, str]]) -> None:
     """Add (or update) each agent's parameters, storage, class and weights in ``agents.json`` (atomically)."""
-    info = json.loads(path.read_text()) if path.is_file() else {}
+    info = read_record(path)
     for name, agent in agents.items():
         record = weights.get(name) or info.get(name, {}).get("weights")
         info[name] = {
@@ -376,7 +375,7 @@ def _write_agents(path: Path, agents: dict[str, Any], weights: Mapping[str, Mapp
             "storage_bytes": int(getattr(agent, "storage_bytes", 0) or 0),
             "class": type(agent).__name__,
         } | ({"weights": dict(record)} if record else {})
-    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(info, indent=1, sort_keys=True) + "\n"))
+    write_agents_record(path, info)
 
 
 class _NoBar:
